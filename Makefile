@@ -1,0 +1,53 @@
+# Consent Portal: `make run` serves the demo on embedded defaults, `make test` runs the suite
+# on real PostgreSQL and Redis. Both create and fill their own virtual environment.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench clean
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+	@echo ""
+	@echo "  Consent Portal: http://$(HOST):$(PORT)/"
+	@echo "  Demo logins (password: portal-demo):"
+	@echo "    employee@demo.test  manager@demo.test  hr@demo.test  admin@demo.test"
+	@echo "  Health: http://$(HOST):$(PORT)/healthz   Stop: Ctrl-C"
+	@echo ""
+	@DJANGO_DEBUG=1 bash -c 'trap "kill 0" EXIT INT TERM; \
+		$(VENV)/bin/celery -A portal worker -B --concurrency 2 --loglevel warning & \
+		$(PY) manage.py runserver $(HOST):$(PORT) --noreload'
+
+test: $(VENV)/.installed-test
+	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) tests/check_services.py
+	DJANGO_DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf var/ .hypothesis/ tests/screenshots/

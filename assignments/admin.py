@@ -1,0 +1,90 @@
+from django.contrib import admin
+
+from assignments.models import (
+    Campaign,
+    Employee,
+    Move,
+    PlacementPreference,
+    PlacementRequest,
+    Proposal,
+    ProposalEvent,
+    Team,
+)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "kind", "headcount_target")
+    list_filter = ("kind",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Employee)
+class EmployeeAdmin(admin.ModelAdmin):
+    list_display = ("name", "email", "title", "team", "manager", "is_active")
+    list_filter = ("is_active", "team")
+    search_fields = ("name", "email", "external_id")
+    list_select_related = ("team", "manager")
+    raw_id_fields = ("user", "manager")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A team changes only through a consented Move, never by editing a person.
+        return ("team",) if obj is not None else ()
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "data_labelling_percent", "response_working_days", "created_at")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """State changes go through services (with their ledger and events), not admin forms."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ProposalEventInline(admin.TabularInline):
+    model = ProposalEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("kind", "actor", "at", "detail")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdmin):
+    list_display = ("id", "employee", "kind", "to_team", "state", "response_deadline", "start_date")
+    list_filter = ("state", "kind")
+    search_fields = ("employee__name", "employee__email")
+    list_select_related = ("employee", "to_team")
+    inlines = [ProposalEventInline]
+
+
+@admin.register(Move)
+class MoveAdmin(ReadOnlyAdmin):
+    list_display = ("employee", "from_team", "to_team", "effective_date", "applied_at")
+    list_select_related = ("employee", "from_team", "to_team")
+
+
+class PlacementPreferenceInline(admin.TabularInline):
+    model = PlacementPreference
+    extra = 0
+
+
+@admin.register(PlacementRequest)
+class PlacementRequestAdmin(ReadOnlyAdmin):
+    list_display = ("employee", "priority", "state", "created_at")
+    list_filter = ("state", "priority")
+    list_select_related = ("employee",)
+    inlines = [PlacementPreferenceInline]

@@ -1,0 +1,278 @@
+"""Teams, people and the consent-gated proposals that may move them.
+
+The proposal state machine lives in `assignments.services`; these models only hold state.
+Database constraints and triggers (see migrations) back the rules that matter most, so that
+no code path, raw SQL included, can move a person without their live opt-in.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Team(models.Model):
+    class Kind(models.TextChoices):
+        REGULAR = "regular", _("Regular team")
+        AI_INITIATIVE = "ai_initiative", _("AI initiative")
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REGULAR)
+    headcount_target = models.PositiveIntegerField(default=0)
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Employee(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="employee"
+    )
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    # Changed only by a Move (enforced by a database trigger, see migrations).
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
+    )
+    manager = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    is_active = models.BooleanField(default=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["manager"], name="employee_manager_idx")]
+
+    def __str__(self):
+        return self.name
+
+
+class Campaign(models.Model):
+    """An HR-run drive, e.g. "Applied AI task force", with an honest description of the work."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(help_text=_("What the work really is, in plain words."))
+    data_labelling_percent = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Share of the work that is data labelling, 0-100.")
+    )
+    target_teams = models.ManyToManyField(Team, related_name="campaigns", blank=True)
+    response_working_days = models.PositiveSmallIntegerField(default=10)
+    terms_version = models.CharField(max_length=40, default="1")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(data_labelling_percent__lte=100), name="campaign_labelling_percent"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Proposal(models.Model):
+    class Kind(models.TextChoices):
+        TRANSFER = "transfer", _("Transfer")
+        PLACEMENT_OFFER = "placement_offer", _("Placement offer")
+        RETROACTIVE = "retroactive", _("Retroactive confirmation")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for your answer")
+        OPTED_IN = "opted_in", _("Opted in")
+        EFFECTIVE = "effective", _("In effect")
+        OPTED_OUT = "opted_out", _("Opted out")
+        EXPIRED = "expired", _("Expired without an answer")
+        WITHDRAWN = "withdrawn", _("Withdrawn by the proposer")
+
+    OPEN_STATES = (State.PENDING, State.OPTED_IN)
+    TERMINAL_STATES = (State.EFFECTIVE, State.OPTED_OUT, State.EXPIRED, State.WITHDRAWN)
+
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="proposals")
+    # Snapshot of the employee's team when proposed, shown in the terms.
+    from_team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="incoming_proposals")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposals_made"
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, null=True, blank=True, related_name="proposals"
+    )
+    placement_request = models.ForeignKey(
+        "PlacementRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="offers",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TRANSFER)
+    role_description = models.TextField()
+    data_labelling_percent = models.PositiveSmallIntegerField(default=0)
+    start_date = models.DateField()
+    response_deadline = models.DateTimeField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    terms_version = models.CharField(max_length=40, default="1")
+    terms_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["employee", "state"], name="proposal_employee_state_idx"),
+            models.Index(fields=["state", "response_deadline"], name="proposal_deadline_idx"),
+            models.Index(fields=["state", "start_date"], name="proposal_start_idx"),
+            models.Index(fields=["proposed_by", "state"], name="proposal_proposer_idx"),
+            models.Index(fields=["campaign", "state"], name="proposal_campaign_idx"),
+        ]
+        constraints = [
+            # One open proposal per employee and destination team.
+            models.UniqueConstraint(
+                fields=["employee", "to_team"],
+                condition=Q(state__in=["pending", "opted_in"]),
+                name="one_open_proposal_per_employee_and_team",
+            ),
+            # A person can have accepted at most one move that has not happened yet.
+            models.UniqueConstraint(
+                fields=["employee"],
+                condition=Q(state="opted_in"),
+                name="one_accepted_move_per_employee",
+            ),
+            models.CheckConstraint(
+                condition=~Q(from_team=models.F("to_team")) | Q(kind="retroactive"),
+                name="proposal_changes_team",
+            ),
+            models.CheckConstraint(
+                condition=Q(data_labelling_percent__lte=100), name="proposal_labelling_percent"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    state__in=["pending", "opted_in", "effective", "opted_out", "expired", "withdrawn"]
+                ),
+                name="proposal_state_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} of {self.employee} to {self.to_team}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+
+class ProposalEvent(models.Model):
+    """Audit trail of everything that happened to a proposal, decisions included."""
+
+    class Kind(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        OPTED_IN = "opted_in", _("Opted in")
+        OPTED_OUT = "opted_out", _("Opted out")
+        CONSENT_WITHDRAWN = "consent_withdrawn", _("Consent withdrawn")
+        EXPIRED = "expired", _("Expired")
+        WITHDRAWN = "withdrawn", _("Withdrawn by proposer")
+        EXTENDED = "extended", _("Deadline extended")
+        MOVED = "moved", _("Move took effect")
+        UNDRAFTED = "undrafted", _("Undrafted")
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Move(models.Model):
+    """An applied change of team. It must point at the employee's live opt-in record."""
+
+    proposal = models.OneToOneField(Proposal, on_delete=models.PROTECT, related_name="move")
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="moves")
+    from_team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    opt_in_record = models.OneToOneField(
+        "consent.ConsentRecord", on_delete=models.PROTECT, related_name="move"
+    )
+    effective_date = models.DateField()
+    applied_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-applied_at", "-id"]
+
+    def __str__(self):
+        return f"{self.employee} -> {self.to_team} on {self.effective_date}"
+
+
+class PlacementRequest(models.Model):
+    """A person who said no (or undrafted) asks to be placed elsewhere, ahead of others."""
+
+    class Priority(models.IntegerChoices):
+        NORMAL = 0, _("Normal")
+        PREFERENTIAL = 10, _("Preferential")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        OFFERED = "offered", _("Offer made")
+        FILLED = "filled", _("Placed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    employee = models.ForeignKey(
+        Employee, on_delete=models.PROTECT, related_name="placement_requests"
+    )
+    source_proposal = models.ForeignKey(
+        Proposal, on_delete=models.PROTECT, related_name="placement_requests_opened"
+    )
+    priority = models.IntegerField(choices=Priority.choices, default=Priority.PREFERENTIAL)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-priority", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee"],
+                condition=Q(state__in=["open", "offered"]),
+                name="one_open_placement_request_per_employee",
+            )
+        ]
+
+    def __str__(self):
+        return f"Placement for {self.employee} ({self.get_state_display()})"
+
+
+class PlacementPreference(models.Model):
+    request = models.ForeignKey(
+        PlacementRequest, on_delete=models.CASCADE, related_name="preferences"
+    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    rank = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["rank"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "rank"], name="preference_rank_unique"),
+            models.UniqueConstraint(fields=["request", "team"], name="preference_team_unique"),
+        ]

@@ -1,0 +1,52 @@
+"""Reads, already limited to what the caller may see and already joined."""
+
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from assignments.models import Employee, Proposal
+from assignments.permissions import is_hr
+
+_JOINS = ("employee", "from_team", "to_team", "proposed_by", "campaign")
+
+
+def employee_for(user) -> Employee | None:
+    if not user.is_authenticated:
+        return None
+    return Employee.objects.select_related("team", "manager").filter(user=user).first()
+
+
+def inbox_for(employee: Employee) -> QuerySet[Proposal]:
+    """Every proposal about this person: pending first (soonest deadline first), then the rest."""
+    return (
+        Proposal.objects.filter(employee=employee)
+        .select_related(*_JOINS)
+        .annotate(
+            pending_first=Case(
+                When(state=Proposal.State.PENDING, then=Value(0)),
+                When(state=Proposal.State.OPTED_IN, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("pending_first", "response_deadline", "-created_at")
+    )
+
+
+def proposals_visible_to(user) -> QuerySet[Proposal]:
+    """The employee's own, a manager's direct reports' and their own proposals; HR sees all."""
+    qs = Proposal.objects.select_related(*_JOINS)
+    if not user.is_authenticated:
+        return qs.none()
+    if is_hr(user):
+        return qs
+    return qs.filter(employee__user=user) | qs.filter(employee__manager__user=user) | qs.filter(
+        proposed_by=user
+    )
+
+
+def employees_without_consent_on_record() -> QuerySet[Employee]:
+    """People moved before the portal who never confirmed: listed, never counted as consenting."""
+    return Employee.objects.filter(
+        proposals__kind=Proposal.Kind.RETROACTIVE, proposals__state=Proposal.State.EXPIRED
+    ).exclude(
+        proposals__kind=Proposal.Kind.RETROACTIVE, proposals__state=Proposal.State.EFFECTIVE
+    ).distinct()

@@ -1,0 +1,23 @@
+from django.contrib import admin
+
+from consent.models import ConsentRecord
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(admin.ModelAdmin):
+    """Read-only: the ledger is append-only, and only the consent services append to it."""
+
+    list_display = ("id", "recorded_at", "subject", "action", "about_kind", "about_id", "channel")
+    list_filter = ("action", "about_kind", "channel")
+    search_fields = ("subject__email", "about_id", "hash")
+    date_hierarchy = "recorded_at"
+    exclude = ("private_reason",)  # private: not even admins browse reasons here
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,77 @@
+"""The consent ledger: an append-only, hash-chained record of every decision a person makes.
+
+The ledger knows nothing of workflows. A record says what it is about by reference
+(`about_kind` + `about_id`) and pins the exact terms shown with their sha256, so the same
+ledger serves transfer proposals and data-use purposes alike.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+GENESIS_HASH = "0" * 64
+
+
+class LedgerImmutableError(Exception):
+    """Raised when code tries to change or delete a ledger row."""
+
+
+class ConsentRecord(models.Model):
+    class Action(models.TextChoices):
+        OPT_IN = "opt_in", _("Opted in")
+        OPT_OUT = "opt_out", _("Opted out")
+        WITHDRAW = "withdraw", _("Withdrew consent")
+        EXPIRE = "expire", _("Expired without an answer")
+        UNDRAFT = "undraft", _("Undrafted after the move")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web")
+        API = "api", _("API")
+        SYSTEM = "system", _("System")
+        IMPORT = "import", _("Import")
+
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="consent_records"
+    )
+    about_kind = models.CharField(max_length=40)
+    about_id = models.CharField(max_length=64)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    terms_sha256 = models.CharField(max_length=64)
+    terms_version = models.CharField(max_length=40)
+    # Null for decisions the system records (expiry); never another person's id for a
+    # decision, because only the subject may decide (services enforce actor == subject).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.TextField(blank=True)
+    private_reason = models.TextField(blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["about_kind", "about_id", "id"], name="consent_about_idx"),
+            models.Index(fields=["subject", "id"], name="consent_subject_idx"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.subject_id} {self.action} {self.about_kind}:{self.about_id}"
+
+    def save(self, *args, **kwargs):
+        # Early, friendly guard; the database trigger is the real guarantee because raw SQL
+        # and bulk queries never call save().
+        if self.pk is not None and not self._state.adding:
+            raise LedgerImmutableError("consent records are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerImmutableError("consent records are append-only")

@@ -1,0 +1,41 @@
+"""Project-level pages that belong to no single app: the landing page and the health check."""
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def _check_broker() -> str:
+    from portal.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
+
+
+@never_cache
+def healthz(request):
+    """Liveness for load balancers: 200 when the database and the broker answer, else 503."""
+    checks = {}
+    for name, check in (("database", _check_database), ("broker", _check_broker)):
+        try:
+            checks[name] = check()
+        except Exception as exc:  # any failure is reported, never raised
+            checks[name] = f"error: {exc.__class__.__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    if settings.DEBUG:
+        body["debug"] = True
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -1,0 +1,91 @@
+"""The cast every test can use: a manager, Eve on her team, an outsider and an HR partner."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from assignments.deadlines import minimum_deadline
+from assignments.models import Employee, Team
+from assignments.permissions import HR_GROUP
+from assignments.services import propose_transfer
+from consent.services import RequestContext
+
+WEB = RequestContext(ip_address="203.0.113.7", user_agent="pytest-browser/1.0")
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_quiet(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def make_person(email, name, team, manager=None, **extra):
+    user = get_user_model().objects.create_user(username=email, email=email, password="pw")
+    return Employee.objects.create(
+        user=user, name=name, email=email, team=team, manager=manager, **extra
+    )
+
+
+@pytest.fixture
+def platform(db):
+    return Team.objects.create(name="Platform", slug="platform")
+
+
+@pytest.fixture
+def ai_team(db):
+    return Team.objects.create(name="Applied AI", slug="applied-ai", kind=Team.Kind.AI_INITIATIVE)
+
+
+@pytest.fixture
+def payments(db):
+    return Team.objects.create(name="Payments", slug="payments")
+
+
+@pytest.fixture
+def manager(platform):
+    return make_person("morgan@example.test", "Morgan Manager", platform)
+
+
+@pytest.fixture
+def employee(platform, manager):
+    return make_person("eve@example.test", "Eve Employee", platform, manager=manager)
+
+
+@pytest.fixture
+def outsider(payments):
+    return make_person("oscar@example.test", "Oscar Outsider", payments)
+
+
+@pytest.fixture
+def hr_user(db):
+    user = get_user_model().objects.create_user(
+        username="harper@example.test", email="harper@example.test", password="pw"
+    )
+    user.groups.add(Group.objects.get_or_create(name=HR_GROUP)[0])
+    return user
+
+
+@pytest.fixture
+def deadline():
+    return minimum_deadline() + timedelta(hours=1)
+
+
+@pytest.fixture
+def start_date(deadline):
+    return timezone.localdate(deadline) + timedelta(days=14)
+
+
+@pytest.fixture
+def proposal(employee, manager, ai_team, deadline, start_date):
+    return propose_transfer(
+        employee=employee,
+        to_team=ai_team,
+        actor=manager.user,
+        role_description="Evaluate models; 40% data labelling.",
+        data_labelling_percent=40,
+        start_date=start_date,
+        response_deadline=deadline,
+    )
