@@ -96,11 +96,18 @@ for label, sql in [
 print(",".join(refused))
 """
     result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1] == "ledger update,ledger delete,team change,move for other team"
+    assert (
+        result.stdout.splitlines()[-1]
+        == "ledger update,ledger delete,team change,move for other team"
+    )
 
 
 @pytest.mark.django_db

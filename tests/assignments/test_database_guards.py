@@ -32,12 +32,13 @@ def insert_move(proposal, record, **overrides):
 def test_changing_a_team_directly_is_refused(employee, ai_team):
     with pytest.raises(IntegrityError, match="only through a move"), transaction.atomic():
         Employee.objects.filter(pk=employee.pk).update(team=ai_team)
-    with pytest.raises(IntegrityError, match="only through a move"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE assignments_employee SET team_id = %s WHERE id = %s",
-                [ai_team.pk, employee.pk],
-            )
+    raw = "UPDATE assignments_employee SET team_id = %s WHERE id = %s"
+    with (
+        pytest.raises(IntegrityError, match="only through a move"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(raw, [ai_team.pk, employee.pk])
 
 
 def test_editing_other_fields_of_a_person_is_fine(employee):
@@ -50,16 +51,18 @@ def test_a_move_without_an_opt_in_record_is_refused(proposal, employee, outsider
     # A record about something else entirely: the outsider's own opt-in elsewhere.
     stray = ConsentRecord.objects.none()
     assert not stray.exists()
-    record = opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256,
-                    context=WEB)
+    record = opt_in(
+        proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+    )
     withdraw_consent(proposal=proposal, actor=employee.user, context=WEB)
     with pytest.raises(IntegrityError, match="live opt-in"):
         insert_move(proposal, record)
 
 
 def test_a_move_pointing_at_an_opt_in_for_other_terms_is_refused(proposal, employee):
-    record = opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256,
-                    context=WEB)
+    record = opt_in(
+        proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+    )
     with connection.cursor() as cursor:  # terms changed behind the employee's back
         cursor.execute(
             "UPDATE assignments_proposal SET terms_sha256 = %s WHERE id = %s",
@@ -70,8 +73,9 @@ def test_a_move_pointing_at_an_opt_in_for_other_terms_is_refused(proposal, emplo
 
 
 def test_a_move_to_another_team_than_agreed_is_refused(proposal, employee, payments):
-    record = opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256,
-                    context=WEB)
+    record = opt_in(
+        proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+    )
     with pytest.raises(IntegrityError, match="live opt-in"):
         insert_move(proposal, record, to_team=payments)
 

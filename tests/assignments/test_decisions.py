@@ -38,8 +38,9 @@ def snapshot():
 
 
 def test_opting_in_records_the_exact_terms_and_moves_nobody_yet(proposal, employee, ai_team):
-    record = opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256,
-                    context=WEB)
+    record = opt_in(
+        proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+    )
     proposal.refresh_from_db()
     employee.refresh_from_db()
     assert proposal.state == Proposal.State.OPTED_IN
@@ -51,8 +52,9 @@ def test_opting_in_records_the_exact_terms_and_moves_nobody_yet(proposal, employ
 
 
 def test_the_move_happens_on_the_start_date_and_points_at_the_opt_in(proposal, employee, ai_team):
-    record = opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256,
-                    context=WEB)
+    record = opt_in(
+        proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+    )
     with time_machine.travel(proposal.start_date - timedelta(days=1), tick=False):
         assert apply_due_moves() == []
     with time_machine.travel(proposal.start_date + timedelta(hours=9), tick=False):
@@ -79,8 +81,9 @@ def test_deciding_twice_is_refused_and_records_one_row(proposal, employee):
     opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB)
     before = snapshot()
     with pytest.raises(TransitionError, match="already opted in"):
-        opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256,
-               context=WEB)
+        opt_in(
+            proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+        )
     assert snapshot() == before
     assert ConsentRecord.objects.count() == 1
 
@@ -96,8 +99,12 @@ def test_deciding_after_the_deadline_is_refused(proposal, employee):
     before = snapshot()
     with time_machine.travel(proposal.response_deadline + timedelta(minutes=1), tick=False):
         with pytest.raises(TransitionError, match="deadline passed"):
-            opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256,
-                   context=WEB)
+            opt_in(
+                proposal=proposal,
+                actor=employee.user,
+                terms_sha256=proposal.terms_sha256,
+                context=WEB,
+            )
         with pytest.raises(TransitionError, match="deadline passed"):
             opt_out(proposal=proposal, actor=employee.user, context=WEB)
     assert snapshot() == before
@@ -116,8 +123,9 @@ def test_silence_expires_the_proposal_and_never_moves_anyone(proposal, employee)
     assert record.action == ConsentRecord.Action.EXPIRE and record.actor is None
     assert not Move.objects.exists()
     with pytest.raises(TransitionError, match="expired"):
-        opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256,
-               context=WEB)
+        opt_in(
+            proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+        )
 
 
 def test_withdrawing_consent_the_day_before_the_start_keeps_the_person_where_they_are(
@@ -125,8 +133,9 @@ def test_withdrawing_consent_the_day_before_the_start_keeps_the_person_where_the
 ):
     opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB)
     with time_machine.travel(proposal.start_date - timedelta(days=1), tick=False):
-        withdraw_consent(proposal=proposal, actor=employee.user, context=WEB,
-                         private_reason="caring duties")
+        withdraw_consent(
+            proposal=proposal, actor=employee.user, context=WEB, private_reason="caring duties"
+        )
     with time_machine.travel(proposal.start_date + timedelta(hours=9), tick=False):
         assert apply_due_moves() == []
     employee.refresh_from_db()
@@ -137,8 +146,12 @@ def test_withdrawing_consent_the_day_before_the_start_keeps_the_person_where_the
 
 
 def test_opting_out_is_one_action_with_a_private_reason(proposal, employee):
-    record = opt_out(proposal=proposal, actor=employee.user, context=WEB,
-                     private_reason="  I prefer my current work ")
+    record = opt_out(
+        proposal=proposal,
+        actor=employee.user,
+        context=WEB,
+        private_reason="  I prefer my current work ",
+    )
     proposal.refresh_from_db()
     assert proposal.state == Proposal.State.OPTED_OUT
     assert record.private_reason == "I prefer my current work"
@@ -149,8 +162,9 @@ def test_acting_on_a_withdrawn_proposal_is_refused(proposal, employee, manager):
     withdraw_proposal(proposal=proposal, actor=manager.user)
     before = snapshot()
     with pytest.raises(TransitionError, match="proposer withdrew it"):
-        opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256,
-               context=WEB)
+        opt_in(
+            proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+        )
     with pytest.raises(TransitionError, match="proposer withdrew it"):
         withdraw_proposal(proposal=proposal, actor=manager.user)
     assert snapshot() == before
@@ -162,8 +176,9 @@ def test_undrafting_after_a_move_opens_a_preferential_placement_request(
     opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB)
     with time_machine.travel(proposal.start_date + timedelta(hours=9), tick=False):
         apply_due_moves()
-    request = undraft(proposal=proposal, actor=employee.user, context=WEB,
-                      team_preferences=[platform, payments])
+    request = undraft(
+        proposal=proposal, actor=employee.user, context=WEB, team_preferences=[platform, payments]
+    )
     assert request.priority == PlacementRequest.Priority.PREFERENTIAL
     assert [p.team for p in request.preferences.all()] == [platform, payments]
     assert ConsentRecord.objects.last().action == ConsentRecord.Action.UNDRAFT
@@ -182,8 +197,9 @@ def test_extending_is_recorded_and_shortening_is_refused(proposal, manager):
     assert event.actor == manager.user
     before = snapshot()
     with pytest.raises(ValidationError, match="can only be extended"):
-        extend_deadline(proposal=proposal, actor=manager.user,
-                        new_deadline=later - timedelta(hours=1))
+        extend_deadline(
+            proposal=proposal, actor=manager.user, new_deadline=later - timedelta(hours=1)
+        )
     assert snapshot() == before
 
 
@@ -204,9 +220,14 @@ def test_bad_proposals_are_refused_with_a_clear_message_and_change_nothing(
         Employee.objects.filter(pk=employee.pk).update(is_active=False)
     if change.get("to_team") == "current":
         change["to_team"] = employee.team
-    kwargs = dict(employee=employee, to_team=ai_team, actor=manager.user,
-                  role_description="Evaluate models", start_date=start_date,
-                  response_deadline=deadline)
+    kwargs = dict(
+        employee=employee,
+        to_team=ai_team,
+        actor=manager.user,
+        role_description="Evaluate models",
+        start_date=start_date,
+        response_deadline=deadline,
+    )
     kwargs.update(change)
     before = snapshot()
     with pytest.raises(ValidationError, match=message):
@@ -217,9 +238,14 @@ def test_bad_proposals_are_refused_with_a_clear_message_and_change_nothing(
 def test_a_second_open_proposal_for_the_same_team_is_refused(proposal, employee, manager, ai_team):
     before = snapshot()
     with pytest.raises(ValidationError, match="already has an open proposal"):
-        propose_transfer(employee=employee, to_team=ai_team, actor=manager.user,
-                         role_description="Again", start_date=proposal.start_date,
-                         response_deadline=proposal.response_deadline)
+        propose_transfer(
+            employee=employee,
+            to_team=ai_team,
+            actor=manager.user,
+            role_description="Again",
+            start_date=proposal.start_date,
+            response_deadline=proposal.response_deadline,
+        )
     assert snapshot() == before
 
 

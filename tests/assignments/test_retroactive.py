@@ -32,8 +32,12 @@ def confirmation(employee, payments, hr_user, deadline):
 
 
 def test_staying_is_an_opt_in_that_takes_effect_without_moving_anyone(confirmation, employee):
-    record = opt_in(proposal=confirmation, actor=employee.user,
-                    terms_sha256=confirmation.terms_sha256, context=WEB)
+    record = opt_in(
+        proposal=confirmation,
+        actor=employee.user,
+        terms_sha256=confirmation.terms_sha256,
+        context=WEB,
+    )
     confirmation.refresh_from_db()
     assert confirmation.state == Proposal.State.EFFECTIVE
     assert record.action == ConsentRecord.Action.OPT_IN

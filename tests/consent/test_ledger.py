@@ -14,17 +14,23 @@ def tamper(sql, params=()):
     """What a database owner can do: switch the trigger off, change the ledger, switch it on."""
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # flush pending FK checks before ALTER
-        cursor.execute("ALTER TABLE consent_consentrecord DISABLE TRIGGER consent_ledger_append_only")
+        cursor.execute(
+            "ALTER TABLE consent_consentrecord DISABLE TRIGGER consent_ledger_append_only"
+        )
         cursor.execute(sql, params)
-        cursor.execute("ALTER TABLE consent_consentrecord ENABLE TRIGGER consent_ledger_append_only")
+        cursor.execute(
+            "ALTER TABLE consent_consentrecord ENABLE TRIGGER consent_ledger_append_only"
+        )
 
 
 @pytest.fixture
 def two_records(proposal, employee):
-    first = opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256,
-                   context=WEB)
-    second = withdraw_consent(proposal=proposal, actor=employee.user, context=WEB,
-                              private_reason="changed my mind")
+    first = opt_in(
+        proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+    )
+    second = withdraw_consent(
+        proposal=proposal, actor=employee.user, context=WEB, private_reason="changed my mind"
+    )
     return first, second
 
 
@@ -53,9 +59,12 @@ def test_saving_a_changed_record_is_refused_by_the_model(two_records):
     ],
 )
 def test_the_database_rejects_update_and_delete_even_in_raw_sql(two_records, statement):
-    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
+    with (
+        pytest.raises(IntegrityError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
     assert ConsentRecord.objects.count() == 2
     assert verify_chain().intact
 
