@@ -4,7 +4,9 @@ from consent.models import ConsentRecord
 
 
 def records_about(about_kind: str, about_id) -> QuerySet[ConsentRecord]:
-    return ConsentRecord.objects.filter(about_kind=about_kind, about_id=str(about_id)).order_by("id")
+    return ConsentRecord.objects.filter(about_kind=about_kind, about_id=str(about_id)).order_by(
+        "id"
+    )
 
 
 def latest_record_about(about_kind: str, about_id) -> ConsentRecord | None:

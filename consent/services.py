@@ -43,7 +43,12 @@ def _build(prev_hash: str, **fields) -> ConsentRecord:
     fields["about_id"] = str(fields["about_id"])
     record = ConsentRecord(prev_hash=prev_hash, **fields)
     record.hash = record_hash(
-        {**fields, "prev_hash": prev_hash, "subject_id": record.subject_id, "actor_id": record.actor_id}
+        {
+            **fields,
+            "prev_hash": prev_hash,
+            "subject_id": record.subject_id,
+            "actor_id": record.actor_id,
+        }
     )
     return record
 

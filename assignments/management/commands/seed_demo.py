@@ -27,10 +27,20 @@ TEAMS = [
 # (email, name, title, team slug, manager email)
 PEOPLE = [
     ("manager@demo.test", "Morgan Manager", "Engineering Manager", "model-evaluation", None),
-    ("employee@demo.test", "Eve Employee", "Software Engineer", "model-evaluation",
-     "manager@demo.test"),
-    ("sam@demo.test", "Sam Colleague", "Software Engineer", "model-evaluation",
-     "manager@demo.test"),
+    (
+        "employee@demo.test",
+        "Eve Employee",
+        "Software Engineer",
+        "model-evaluation",
+        "manager@demo.test",
+    ),
+    (
+        "sam@demo.test",
+        "Sam Colleague",
+        "Software Engineer",
+        "model-evaluation",
+        "manager@demo.test",
+    ),
     ("hr@demo.test", "Harper HR", "HR Business Partner", "people", None),
     ("admin@demo.test", "Alex Admin", "Portal Administrator", "people", None),
 ]
@@ -73,8 +83,11 @@ class Command(BaseCommand):
             if user is None:
                 first, last = name.split(" ", 1)
                 user = User.objects.create_user(
-                    username=email, email=email, password=DEMO_PASSWORD,
-                    first_name=first, last_name=last,
+                    username=email,
+                    email=email,
+                    password=DEMO_PASSWORD,
+                    first_name=first,
+                    last_name=last,
                 )
                 created += 1
             if email == "admin@demo.test" and not user.is_superuser:
@@ -85,7 +98,10 @@ class Command(BaseCommand):
             employee, new = Employee.objects.get_or_create(
                 user=user,
                 defaults={
-                    "name": name, "email": email, "title": title, "team": teams[team_slug],
+                    "name": name,
+                    "email": email,
+                    "title": title,
+                    "team": teams[team_slug],
                     "manager": people.get(manager_email),
                 },
             )
@@ -113,15 +129,21 @@ class Command(BaseCommand):
             employee = people[email]
             if not Proposal.objects.filter(employee=employee, kind=Proposal.Kind.TRANSFER).exists():
                 propose_transfer(
-                    employee=employee, to_team=teams["applied-ai"], actor=manager,
-                    role_description=ROLE, data_labelling_percent=40, campaign=campaign,
-                    start_date=start, response_deadline=deadline,
+                    employee=employee,
+                    to_team=teams["applied-ai"],
+                    actor=manager,
+                    role_description=ROLE,
+                    data_labelling_percent=40,
+                    campaign=campaign,
+                    start_date=start,
+                    response_deadline=deadline,
                 )
                 created += 1
         eve = people["employee@demo.test"]
         if not Proposal.objects.filter(employee=eve, kind=Proposal.Kind.RETROACTIVE).exists():
             propose_retroactive_confirmation(
-                employee=eve, previous_team=teams["payments"],
+                employee=eve,
+                previous_team=teams["payments"],
                 actor=people["hr@demo.test"].user,
                 role_description=(
                     "In March you were moved from Payments to Model Evaluation by a company-wide "
