@@ -1,6 +1,6 @@
 """Reads, already limited to what the caller may see and already joined."""
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from assignments.models import Employee, Proposal
 from assignments.permissions import is_hr
@@ -38,15 +38,47 @@ def proposals_visible_to(user) -> QuerySet[Proposal]:
         return qs.none()
     if is_hr(user):
         return qs
-    return qs.filter(employee__user=user) | qs.filter(employee__manager__user=user) | qs.filter(
-        proposed_by=user
+    return (
+        qs.filter(employee__user=user)
+        | qs.filter(employee__manager__user=user)
+        | qs.filter(proposed_by=user)
+    )
+
+
+def direct_reports(user) -> QuerySet[Employee]:
+    """Active people whose manager is `user`; HR may propose for every active person."""
+    qs = Employee.objects.filter(is_active=True).select_related("team")
+    if is_hr(user):
+        return qs
+    return qs.filter(manager__user=user)
+
+
+def proposals_managed_by(user) -> QuerySet[Proposal]:
+    """Proposals a manager made or that concern their direct reports (HR: all), never their own.
+
+    Rows carry status only: nothing here reads the consent ledger, so private reasons cannot
+    leak into a manager's page.
+    """
+    qs = Proposal.objects.select_related(*_JOINS, "employee__manager").order_by(
+        "-created_at", "-id"
+    )
+    if not user.is_authenticated:
+        return qs.none()
+    if is_hr(user):
+        return qs
+    return qs.filter(Q(proposed_by=user) | Q(employee__manager__user=user)).exclude(
+        employee__user=user
     )
 
 
 def employees_without_consent_on_record() -> QuerySet[Employee]:
     """People moved before the portal who never confirmed: listed, never counted as consenting."""
-    return Employee.objects.filter(
-        proposals__kind=Proposal.Kind.RETROACTIVE, proposals__state=Proposal.State.EXPIRED
-    ).exclude(
-        proposals__kind=Proposal.Kind.RETROACTIVE, proposals__state=Proposal.State.EFFECTIVE
-    ).distinct()
+    return (
+        Employee.objects.filter(
+            proposals__kind=Proposal.Kind.RETROACTIVE, proposals__state=Proposal.State.EXPIRED
+        )
+        .exclude(
+            proposals__kind=Proposal.Kind.RETROACTIVE, proposals__state=Proposal.State.EFFECTIVE
+        )
+        .distinct()
+    )

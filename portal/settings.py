@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "consent",
     "assignments",
 ]
@@ -52,6 +53,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After authentication: the person's own time zone, then HR/admin must have TOTP.
+    "portal.middleware.EmployeeTimezoneMiddleware",
+    "portal.middleware.RequireMfaForPrivilegedMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -69,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
+                "assignments.views.navigation",
             ],
         },
     },
@@ -113,6 +118,11 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
+ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
+# TOTP for everyone who wants it; required for HR and admins whenever DEBUG is off
+# (portal.middleware.RequireMfaForPrivilegedMiddleware).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Consent Portal"
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
@@ -158,6 +168,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Domain rules.
 PORTAL_MIN_RESPONSE_WORKING_DAYS = env_int("PORTAL_MIN_RESPONSE_WORKING_DAYS", 5)
+# HR and admin accounts must set up TOTP before using the portal whenever DJANGO_DEBUG is off.
+# Read here from the environment, not from DEBUG at request time: the test runner forces
+# DEBUG off, and tests that want the rule turn this setting on.
+PORTAL_REQUIRE_MFA = env_bool("PORTAL_REQUIRE_MFA", not DEBUG)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -8,4 +8,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("", include("assignments.urls")),
+    path("", include("consent.urls")),
 ]

@@ -3,11 +3,13 @@
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 
 def home(request):
+    if request.user.is_authenticated:
+        return redirect("assignments:inbox")
     return render(request, "home.html")
 
 

@@ -1,0 +1,479 @@
+"""Browser pages for employees (inbox, proposal, decisions) and managers (team proposals).
+
+Views only translate: fetch through a selector (anything outside it is a 404), check the
+right in `permissions`, call one service, and turn its errors into words on the page.
+Every decision works without JavaScript: a GET renders the confirmation step, a POST
+records it. htmx, when present, only loads the confirmation step in place.
+"""
+
+import django_filters
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from assignments import services
+from assignments.forms import (
+    ExtendDeadlineForm,
+    OptOutForm,
+    ProposeTransferForm,
+    TermsForm,
+    UndraftForm,
+    WithdrawConsentForm,
+    apply_service_errors,
+)
+from assignments.models import Employee, PlacementRequest, Proposal
+from assignments.permissions import can_decide, can_manage_proposal, can_propose_for, is_hr
+from assignments.selectors import (
+    direct_reports,
+    employee_for,
+    inbox_for,
+    proposals_managed_by,
+)
+from consent.models import ConsentRecord
+from consent.selectors import records_about
+from consent.services import RequestContext
+from portal.errors import TransitionError
+
+State = Proposal.State
+Kind = Proposal.Kind
+
+# What each decision leaves the proposal in, so a repeated submission can be recognised.
+OUTCOMES = {
+    "opt_in": (State.OPTED_IN, State.EFFECTIVE),
+    "opt_out": (State.OPTED_OUT,),
+    "withdraw_consent": (State.OPTED_OUT,),
+    "undraft": (State.OPTED_OUT,),  # a retroactive confirmation's "Undraft"
+}
+
+
+def navigation(request):
+    """Template context: whether to show the manager's pages in the header."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"show_team_nav": _is_manager(user)}
+
+
+def _is_manager(user) -> bool:
+    return is_hr(user) or Employee.objects.filter(manager__user=user, is_active=True).exists()
+
+
+def _request_context(request) -> RequestContext:
+    # REMOTE_ADDR only: a client-supplied X-Forwarded-For would let anyone forge the ledger's
+    # IP. A deployment behind a proxy sets REMOTE_ADDR from the proxy's header itself.
+    return RequestContext(
+        channel=ConsentRecord.Channel.WEB,
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
+def _person_name(user) -> str:
+    employee = getattr(user, "employee", None) if user is not None else None
+    if employee is not None:
+        return employee.name
+    return user.get_full_name() or user.email or user.get_username()
+
+
+# --- Employees ------------------------------------------------------------------------------
+
+
+@login_required
+def inbox(request):
+    employee = employee_for(request.user)
+    proposals = list(inbox_for(employee)) if employee else []
+    pending = [p for p in proposals if p.state == State.PENDING]
+    decided = [p for p in proposals if p.state != State.PENDING]
+    return render(
+        request,
+        "assignments/inbox.html",
+        {"employee": employee, "pending": pending, "decided": decided},
+    )
+
+
+def _own_proposal(request, pk) -> Proposal:
+    """The signed-in person's own proposal; anyone else's is a 404, whatever their role."""
+    employee = employee_for(request.user)
+    if employee is None:
+        raise Http404
+    proposal = get_object_or_404(inbox_for(employee), pk=pk)
+    if not can_decide(request.user, proposal):  # defence in depth: the selector already did it
+        raise Http404
+    return proposal
+
+
+def _deadline_passed(proposal) -> bool:
+    return proposal.state == State.PENDING and timezone.now() > proposal.response_deadline
+
+
+def _can_undraft(proposal) -> bool:
+    if proposal.state != State.EFFECTIVE or proposal.employee.team_id != proposal.to_team_id:
+        return False
+    return not PlacementRequest.objects.filter(
+        employee_id=proposal.employee_id,
+        state__in=[PlacementRequest.State.OPEN, PlacementRequest.State.OFFERED],
+    ).exists()
+
+
+def _proposal_context(request, proposal, **extra) -> dict:
+    records = list(
+        records_about(services.PROPOSAL, proposal.pk).filter(subject=request.user).order_by("-id")
+    )
+    return {
+        "proposal": proposal,
+        "proposer_name": _person_name(proposal.proposed_by),
+        "is_retroactive": proposal.kind == Kind.RETROACTIVE,
+        "deadline_passed": _deadline_passed(proposal),
+        "can_undraft": _can_undraft(proposal),
+        "records": records,
+        "terms_form": TermsForm(initial={"terms_sha256": proposal.terms_sha256}),
+        "withdraw_form": WithdrawConsentForm(),
+        **extra,
+    }
+
+
+@login_required
+def proposal_detail(request, pk):
+    proposal = _own_proposal(request, pk)
+    return render(request, "assignments/proposal.html", _proposal_context(request, proposal))
+
+
+def _refused(request, proposal, message):
+    """Say in words why a decision could not be recorded; nothing was written."""
+    context = _proposal_context(request, proposal, refusal=message)
+    return render(request, "assignments/refused.html", context, status=409)
+
+
+def _latest_receipt_url(request, proposal) -> str:
+    record = records_about(services.PROPOSAL, proposal.pk).filter(subject=request.user).last()
+    if record is None:
+        return reverse("assignments:proposal", args=[proposal.pk])
+    return reverse("consent:receipt", args=[record.pk])
+
+
+def _record_decision(request, proposal, decision: str, call):
+    """Run one decision service and answer the browser; a repeat is recognised, not re-recorded.
+
+    The services lock the proposal row and check its state, so a second submission of the
+    same decision (double click, resubmitted form) fails inside the service and writes nothing;
+    here it becomes a friendly redirect to the receipt of the decision already on record.
+    """
+    try:
+        result = call()
+    except TransitionError as exc:
+        proposal.refresh_from_db(fields=["state", "decided_at", "response_deadline"])
+        if proposal.state in OUTCOMES.get(decision, ()):
+            messages.info(request, _("Your decision was already recorded; nothing was added."))
+            return redirect(_latest_receipt_url(request, proposal))
+        return _refused(request, proposal, exc.message)
+    except PermissionDenied as exc:  # only possible if the selector let someone else through
+        raise Http404 from exc
+    if isinstance(result, ConsentRecord):
+        return redirect("consent:receipt", record_id=result.pk)
+    return redirect(_latest_receipt_url(request, proposal))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def opt_in(request, pk):
+    proposal = _own_proposal(request, pk)
+    if request.method == "POST":
+        form = TermsForm(request.POST)
+        if form.is_valid():
+            response = _record_decision(
+                request,
+                proposal,
+                "opt_in",
+                lambda: services.opt_in(
+                    proposal=proposal,
+                    actor=request.user,
+                    terms_sha256=form.cleaned_data["terms_sha256"],
+                    context=_request_context(request),
+                ),
+            )
+            if response.status_code == 302 and proposal.kind == Kind.RETROACTIVE:
+                messages.success(request, _("Recorded: you are staying. Here is your receipt."))
+            elif response.status_code == 302:
+                messages.success(request, _("Recorded: you opted in. Here is your receipt."))
+            return response
+        return _refused(
+            request, proposal, _("The form was incomplete; read the terms and try again.")
+        )
+    if proposal.state != State.PENDING or _deadline_passed(proposal):
+        return redirect("assignments:proposal", pk=proposal.pk)
+    return render(request, "assignments/confirm_opt_in.html", _proposal_context(request, proposal))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def opt_out(request, pk):
+    proposal = _own_proposal(request, pk)
+    if proposal.kind == Kind.RETROACTIVE:
+        # For a retroactive confirmation, saying no is the undraft (with preferences).
+        return redirect("assignments:undraft", pk=proposal.pk)
+    form = OptOutForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        response = _record_decision(
+            request,
+            proposal,
+            "opt_out",
+            lambda: services.opt_out(
+                proposal=proposal,
+                actor=request.user,
+                context=_request_context(request),
+                private_reason=form.cleaned_data["private_reason"],
+            ),
+        )
+        if response.status_code == 302:
+            messages.success(
+                request,
+                _("Recorded: you opted out. Nothing changes for you. Here is your receipt."),
+            )
+        return response
+    if request.method == "GET" and (proposal.state != State.PENDING or _deadline_passed(proposal)):
+        return redirect("assignments:proposal", pk=proposal.pk)
+    return render(
+        request, "assignments/confirm_opt_out.html", _proposal_context(request, proposal, form=form)
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def withdraw_consent(request, pk):
+    proposal = _own_proposal(request, pk)
+    form = WithdrawConsentForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        response = _record_decision(
+            request,
+            proposal,
+            "withdraw_consent",
+            lambda: services.withdraw_consent(
+                proposal=proposal,
+                actor=request.user,
+                context=_request_context(request),
+                private_reason=form.cleaned_data["private_reason"],
+            ),
+        )
+        if response.status_code == 302:
+            messages.success(
+                request,
+                _(
+                    "Recorded: you withdrew your consent. You stay where you are. "
+                    "Here is your receipt."
+                ),
+            )
+        return response
+    if request.method == "GET" and proposal.state != State.OPTED_IN:
+        return redirect("assignments:proposal", pk=proposal.pk)
+    return render(
+        request,
+        "assignments/withdraw_consent.html",
+        _proposal_context(request, proposal, withdraw_form=form),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def undraft(request, pk):
+    """After a move, or instead of confirming a retroactive one: leave, with placement help."""
+    proposal = _own_proposal(request, pk)
+    retroactive_pending = proposal.kind == Kind.RETROACTIVE and proposal.state == State.PENDING
+    form = UndraftForm(
+        request.POST if request.method == "POST" else None, exclude_team=proposal.to_team
+    )
+    if request.method == "POST" and form.is_valid():
+        preferences = form.cleaned_data["team_preferences"]
+        reason = form.cleaned_data["private_reason"]
+        if retroactive_pending:
+
+            def call():
+                return services.opt_out(
+                    proposal=proposal,
+                    actor=request.user,
+                    context=_request_context(request),
+                    private_reason=reason,
+                    team_preferences=preferences,
+                )
+
+        else:
+
+            def call():
+                return services.undraft(
+                    proposal=proposal,
+                    actor=request.user,
+                    context=_request_context(request),
+                    team_preferences=preferences,
+                    private_reason=reason,
+                )
+
+        try:
+            response = _record_decision(request, proposal, "undraft", call)
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            if response.status_code == 302:
+                messages.success(
+                    request,
+                    _(
+                        "Recorded: you undrafted. HR will offer you a place with preferential "
+                        "priority. Here is your receipt."
+                    ),
+                )
+            return response
+    elif request.method == "GET" and not (retroactive_pending or _can_undraft(proposal)):
+        return redirect("assignments:proposal", pk=proposal.pk)
+    if request.method == "GET" and retroactive_pending and _deadline_passed(proposal):
+        return redirect("assignments:proposal", pk=proposal.pk)
+    return render(
+        request, "assignments/undraft.html", _proposal_context(request, proposal, form=form)
+    )
+
+
+# --- Managers -------------------------------------------------------------------------------
+
+
+class TeamProposalFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(
+        choices=State.choices, label=gettext_lazy("Status"), empty_label=gettext_lazy("Any")
+    )
+    kind = django_filters.ChoiceFilter(
+        choices=Kind.choices, label=gettext_lazy("Kind"), empty_label=gettext_lazy("Any")
+    )
+
+    class Meta:
+        model = Proposal
+        fields = ["state", "kind"]
+
+
+def _require_manager(user) -> None:
+    if not _is_manager(user):
+        raise PermissionDenied(_("Only managers and HR can see this page."))
+
+
+@login_required
+def team_proposals(request):
+    _require_manager(request.user)
+    filters = TeamProposalFilter(request.GET or None, queryset=proposals_managed_by(request.user))
+    return render(
+        request,
+        "assignments/team_proposals.html",
+        {"filter": filters, "proposals": filters.qs, "open_states": Proposal.OPEN_STATES},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def propose(request):
+    _require_manager(request.user)
+    employees = direct_reports(request.user).exclude(user=request.user)
+    if request.method == "POST":
+        # Someone outside the manager's reports is refused outright (403), not as a form error.
+        raw = request.POST.get("employee", "")
+        target = (
+            Employee.objects.select_related("manager").filter(pk=raw).first()
+            if raw.isdigit()
+            else None
+        )
+        if target is not None and not can_propose_for(request.user, target):
+            raise PermissionDenied(_("You can propose transfers only for your own direct reports."))
+    form = ProposeTransferForm(request.POST or None, employees=employees)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            proposal = services.propose_transfer(
+                employee=data["employee"],
+                to_team=data["to_team"],
+                actor=request.user,
+                role_description=data["role_description"],
+                data_labelling_percent=data["data_labelling_percent"],
+                start_date=data["start_date"],
+                response_deadline=data["response_deadline"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Proposal sent to %(name)s. Nothing changes unless they opt in before "
+                    "the deadline."
+                )
+                % {"name": proposal.employee.name},
+            )
+            return redirect("assignments:team_proposals")
+    return render(
+        request,
+        "assignments/propose.html",
+        {"form": form, "min_days": settings.PORTAL_MIN_RESPONSE_WORKING_DAYS},
+    )
+
+
+def _managed_proposal(request, pk) -> Proposal:
+    proposal = get_object_or_404(proposals_managed_by(request.user), pk=pk)
+    if not can_manage_proposal(request.user, proposal):
+        raise PermissionDenied
+    return proposal
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def extend(request, pk):
+    proposal = _managed_proposal(request, pk)
+    form = ExtendDeadlineForm(request.POST or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.extend_deadline(
+                proposal=proposal,
+                actor=request.user,
+                new_deadline=form.cleaned_data["response_deadline"],
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        except TransitionError as exc:
+            error = exc.message
+        else:
+            messages.success(
+                request, _("Deadline extended for %(name)s.") % {"name": proposal.employee.name}
+            )
+            return redirect("assignments:team_proposals")
+    status = 409 if error else 200
+    return render(
+        request,
+        "assignments/extend.html",
+        {"proposal": proposal, "form": form, "error": error},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def withdraw(request, pk):
+    proposal = _managed_proposal(request, pk)
+    error = None
+    if request.method == "POST":
+        try:
+            services.withdraw_proposal(proposal=proposal, actor=request.user)
+        except TransitionError as exc:
+            error = exc.message
+        else:
+            messages.success(
+                request,
+                _("Proposal withdrawn: nothing will change for %(name)s.")
+                % {"name": proposal.employee.name},
+            )
+            return redirect("assignments:team_proposals")
+    return render(
+        request,
+        "assignments/withdraw.html",
+        {"proposal": proposal, "error": error},
+        status=409 if error else 200,
+    )

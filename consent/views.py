@@ -1,0 +1,52 @@
+"""A person's own consent receipts: a page and a JSON download. Nobody else's is reachable."""
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+
+from consent.receipts import build_receipt
+from consent.selectors import records_of
+
+
+def _own_record(request, record_id):
+    # Limited to the signed-in subject: another person's receipt is a 404, whatever the role.
+    return get_object_or_404(records_of(request.user).select_related("subject"), pk=record_id)
+
+
+def _about_url(record) -> str:
+    # The ledger does not import workflows; it only links to a page by its URL name.
+    try:
+        return reverse("assignments:proposal", args=[record.about_id])
+    except NoReverseMatch:
+        return ""
+
+
+@login_required
+def receipt(request, record_id):
+    record = _own_record(request, record_id)
+    about_url = _about_url(record) if record.about_kind == "proposal" else ""
+    data = build_receipt(
+        record, policy_url=request.build_absolute_uri(about_url) if about_url else ""
+    )
+    return render(
+        request,
+        "consent/receipt.html",
+        {"record": record, "receipt": data, "about_url": about_url},
+    )
+
+
+@login_required
+def receipt_json(request, record_id):
+    record = _own_record(request, record_id)
+    about_url = _about_url(record) if record.about_kind == "proposal" else ""
+    data = build_receipt(
+        record, policy_url=request.build_absolute_uri(about_url) if about_url else ""
+    )
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="consent-receipt-{record.pk}.json"'
+    return response

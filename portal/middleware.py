@@ -1,0 +1,65 @@
+"""Request-wide behaviour for signed-in people: their time zone, and MFA for privileged roles."""
+
+import contextlib
+import zoneinfo
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+
+class EmployeeTimezoneMiddleware:
+    """Show dates and times in the signed-in person's own time zone (Employee.time_zone)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        name = None
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            # Imported here: portal/ is wiring and must not import apps at module load.
+            from assignments.models import Employee
+
+            name = Employee.objects.filter(user=user).values_list("time_zone", flat=True).first()
+        timezone.deactivate()
+        if name:
+            # A bad value from the HRIS must not lock the person out: they stay on UTC.
+            with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.activate(zoneinfo.ZoneInfo(name))
+        return self.get_response(request)
+
+
+class RequireMfaForPrivilegedMiddleware:
+    """HR partners and admins see everyone's consent data, so a password alone is not enough.
+
+    With PORTAL_REQUIRE_MFA (on whenever DJANGO_DEBUG is off), an HR or superuser account
+    without a TOTP authenticator is sent to the TOTP setup page for every page except the
+    account pages themselves (setup, sign-out, password) and static files. With DJANGO_DEBUG=1
+    (make run) the demo accounts sign in with their password only.
+    """
+
+    EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if settings.PORTAL_REQUIRE_MFA and self._needs_totp(request):
+            return redirect(reverse("mfa_activate_totp"))
+        return self.get_response(request)
+
+    def _needs_totp(self, request) -> bool:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return False
+        if request.path.startswith(self.EXEMPT_PREFIXES):
+            return False
+        from allauth.mfa.models import Authenticator
+
+        from assignments.permissions import is_hr
+
+        if not is_hr(user):
+            return False
+        return not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

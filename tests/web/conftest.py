@@ -1,0 +1,66 @@
+"""Browser-page fixtures: signed-in clients, a retroactive confirmation, and Playwright setup.
+
+The Playwright tests drive the system's /usr/bin/chromium (never a downloaded browser)
+against pytest-django's live_server. Playwright's sync API runs an event loop in the test
+thread, so Django's async-safety check must be told that the synchronous ORM calls made by
+the tests themselves are fine.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from assignments.services import propose_retroactive_confirmation
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir():
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture
+def eve_client(client, employee):
+    client.force_login(employee.user)
+    return client
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    client.force_login(manager.user)
+    return client
+
+
+@pytest.fixture
+def confirmation(employee, payments, hr_user, deadline):
+    """Eve was moved from Payments to Platform by memo before the portal existed."""
+    return propose_retroactive_confirmation(
+        employee=employee,
+        previous_team=payments,
+        actor=hr_user,
+        role_description="You were moved here by memo in March. 30% data labelling.",
+        data_labelling_percent=30,
+        moved_on=timezone.localdate() - timedelta(days=200),
+        response_deadline=deadline,
+    )

@@ -1,0 +1,250 @@
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from assignments.models import PlacementRequest, Proposal
+from assignments.services import (
+    apply_due_moves,
+    opt_in,
+    propose_transfer,
+    withdraw_proposal,
+)
+from consent.models import ConsentRecord
+from tests.conftest import WEB
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name, proposal):
+    return reverse(f"assignments:{name}", args=[proposal.pk])
+
+
+def test_signed_in_people_land_on_their_inbox(eve_client):
+    assert eve_client.get("/").url == "/inbox/"
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, proposal):
+    response = client.get(url("proposal", proposal))
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+def test_the_inbox_lists_pending_proposals_first_with_deadline_and_time_left(
+    eve_client, employee, manager, payments, proposal, deadline, start_date
+):
+    older = propose_transfer(
+        employee=employee,
+        to_team=payments,
+        actor=manager.user,
+        role_description="Payments.",
+        start_date=start_date,
+        response_deadline=deadline,
+    )
+    withdraw_proposal(proposal=older, actor=manager.user)
+    response = eve_client.get("/inbox/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.index("Proposal: join Applied AI") < body.index("Proposal: join Payments")
+    assert "left)" in body and "Answer by" in body
+    assert "Withdrawn by the proposer" in body
+
+
+def test_the_proposal_page_tells_the_whole_story(eve_client, proposal):
+    body = eve_client.get(url("proposal", proposal)).content.decode()
+    for text in (
+        "Morgan Manager",  # who proposed it
+        "Applied AI",  # the team
+        "Evaluate models; 40% data labelling.",  # the honest role description
+        "About 40% of this work is data labelling.",
+        "Nothing is lost: you keep your current team, role, grade and pay.",
+        "preferential placement",
+        "your manager sees only your decision, never the reason",
+        proposal.terms_sha256,
+    ):
+        assert text in body, text
+
+
+def test_another_persons_proposal_is_a_404_for_everyone_else(
+    client, proposal, manager, outsider, hr_user
+):
+    for user in (manager.user, outsider.user, hr_user):
+        client.force_login(user)
+        for name in ("proposal", "opt_in", "opt_out", "withdraw_consent", "undraft"):
+            assert client.get(url(name, proposal)).status_code == 404, (user, name)
+        response = client.post(url("opt_in", proposal), {"terms_sha256": proposal.terms_sha256})
+        assert response.status_code == 404
+    assert not ConsentRecord.objects.exists()
+
+
+def test_opting_in_takes_a_confirmation_step_then_shows_the_receipt(eve_client, proposal):
+    confirm = eve_client.get(url("opt_in", proposal))
+    assert confirm.status_code == 200
+    assert f'value="{proposal.terms_sha256}"' in confirm.content.decode()
+    assert not ConsentRecord.objects.exists()  # the GET only asks
+
+    response = eve_client.post(
+        url("opt_in", proposal),
+        {"terms_sha256": proposal.terms_sha256},
+        HTTP_USER_AGENT="test-agent",
+        REMOTE_ADDR="198.51.100.4",
+    )
+    record = ConsentRecord.objects.get()
+    assert response.url == reverse("consent:receipt", args=[record.pk])
+    assert record.action == "opt_in" and record.channel == "web"
+    assert record.ip_address == "198.51.100.4" and record.user_agent == "test-agent"
+    assert record.terms_sha256 == proposal.terms_sha256
+    proposal.refresh_from_db()
+    assert proposal.state == Proposal.State.OPTED_IN
+
+
+def test_a_double_submitted_decision_records_exactly_one_ledger_row(eve_client, proposal):
+    data = {"terms_sha256": proposal.terms_sha256}
+    first = eve_client.post(url("opt_in", proposal), data)
+    second = eve_client.post(url("opt_in", proposal), data)
+    assert ConsentRecord.objects.count() == 1
+    assert second.status_code == 302 and second.url == first.url  # back to the same receipt
+    page = eve_client.get(second.url).content.decode()
+    assert "already recorded" in page
+
+
+def test_a_double_submitted_opt_out_records_exactly_one_ledger_row(eve_client, proposal):
+    eve_client.post(url("opt_out", proposal), {"private_reason": "no"})
+    eve_client.post(url("opt_out", proposal), {"private_reason": "no"})
+    assert ConsentRecord.objects.filter(action="opt_out").count() == 1
+
+
+def test_terms_other_than_those_shown_are_refused_in_words(eve_client, proposal):
+    response = eve_client.post(url("opt_in", proposal), {"terms_sha256": "0" * 64})
+    assert response.status_code == 409
+    assert "not the ones you were shown" in response.content.decode()
+    assert not ConsentRecord.objects.exists()
+
+
+def test_deciding_after_the_deadline_says_why_in_words(eve_client, proposal):
+    with time_machine.travel(proposal.response_deadline + timedelta(minutes=5), tick=False):
+        page = eve_client.get(url("proposal", proposal)).content.decode()
+        assert "has expired" in page
+        response = eve_client.post(url("opt_in", proposal), {"terms_sha256": proposal.terms_sha256})
+        assert response.status_code == 409
+        assert "response deadline passed" in response.content.decode()
+        response = eve_client.post(url("opt_out", proposal), {})
+        assert response.status_code == 409
+    assert not ConsentRecord.objects.exists()
+
+
+def test_deciding_on_a_withdrawn_proposal_says_why_in_words(eve_client, proposal, manager):
+    withdraw_proposal(proposal=proposal, actor=manager.user)
+    assert (
+        "proposer withdrew this proposal"
+        in eve_client.get(url("proposal", proposal)).content.decode()
+    )
+    response = eve_client.post(url("opt_in", proposal), {"terms_sha256": proposal.terms_sha256})
+    assert response.status_code == 409
+    assert "the proposer withdrew it" in response.content.decode()
+    assert not ConsentRecord.objects.exists()
+
+
+def test_opting_out_keeps_the_reason_private_on_the_employees_receipt(eve_client, proposal):
+    response = eve_client.post(url("opt_out", proposal), {"private_reason": "Caring duties"})
+    record = ConsentRecord.objects.get()
+    assert record.private_reason == "Caring duties"
+    receipt_page = eve_client.get(response.url).content.decode()
+    assert "Caring duties" in receipt_page  # the employee sees their own reason
+    download = eve_client.get(reverse("consent:receipt_json", args=[record.pk]))
+    assert "Caring duties" not in download.content.decode()  # never in a file that travels
+
+
+def test_every_form_is_protected_against_csrf(employee, proposal):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(employee.user)
+    for name in ("opt_in", "opt_out", "withdraw_consent", "undraft"):
+        assert client.post(url(name, proposal), {}).status_code == 403
+    page = client.get(url("opt_in", proposal)).content.decode()
+    assert "csrfmiddlewaretoken" in page
+    assert not ConsentRecord.objects.exists()
+
+
+def test_withdrawing_consent_is_one_action_before_the_start(eve_client, proposal, employee):
+    opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB)
+    page = eve_client.get(url("proposal", proposal)).content.decode()
+    assert "Withdraw consent" in page
+    response = eve_client.post(url("withdraw_consent", proposal), {"private_reason": ""})
+    assert response.status_code == 302
+    proposal.refresh_from_db()
+    assert proposal.state == Proposal.State.OPTED_OUT
+    assert list(ConsentRecord.objects.values_list("action", flat=True)) == ["opt_in", "withdraw"]
+
+
+def test_undrafting_after_a_move_asks_for_ranked_preferences(
+    eve_client, proposal, employee, payments, platform
+):
+    opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB)
+    with time_machine.travel(proposal.start_date + timedelta(hours=9), tick=False):
+        apply_due_moves()
+    assert "Undraft" in eve_client.get(url("proposal", proposal)).content.decode()
+    form = eve_client.get(url("undraft", proposal))
+    assert "First choice" in form.content.decode()
+    same_twice = eve_client.post(
+        url("undraft", proposal), {"choice_1": payments.pk, "choice_2": payments.pk}
+    )
+    assert "Each team can be ranked only once." in same_twice.content.decode()
+    assert not PlacementRequest.objects.exists()
+    response = eve_client.post(
+        url("undraft", proposal), {"choice_1": platform.pk, "choice_2": payments.pk}
+    )
+    assert response.status_code == 302
+    request = PlacementRequest.objects.get(employee=employee)
+    assert request.priority == PlacementRequest.Priority.PREFERENTIAL
+    assert [p.team for p in request.preferences.all()] == [platform, payments]
+    assert ConsentRecord.objects.last().action == "undraft"
+
+
+def test_a_retroactive_confirmation_reads_stay_or_undraft(eve_client, confirmation, payments):
+    page = eve_client.get(url("proposal", confirmation)).content.decode()
+    assert "Do you want to stay?" in page
+    assert ">Stay</button>" in page and ">Undraft</button>" in page
+    assert ">Opt in</button>" not in page
+    response = eve_client.post(url("undraft", confirmation), {"choice_1": payments.pk})
+    assert response.status_code == 302
+    confirmation.refresh_from_db()
+    assert confirmation.state == Proposal.State.OPTED_OUT
+    assert PlacementRequest.objects.get().preferences.get().team == payments
+
+
+def test_staying_is_recorded_as_an_opt_in(eve_client, confirmation):
+    eve_client.post(url("opt_in", confirmation), {"terms_sha256": confirmation.terms_sha256})
+    confirmation.refresh_from_db()
+    assert confirmation.state == Proposal.State.EFFECTIVE
+    assert ConsentRecord.objects.get().action == "opt_in"
+
+
+def test_receipts_are_private_to_their_subject(eve_client, client, proposal, employee, manager):
+    record = opt_in(
+        proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+    )
+    response = eve_client.get(reverse("consent:receipt_json", args=[record.pk]))
+    assert response["Content-Disposition"].startswith("attachment;")
+    receipt = response.json()
+    assert receipt["version"] == "KI-CR-v1.1.0"
+    assert receipt["consentReceiptID"] == record.hash
+    assert receipt["piiPrincipalId"] == "eve@example.test"
+    assert receipt["x-consent-portal"]["termsSha256"] == proposal.terms_sha256
+    assert receipt["services"][0]["purposes"][0]["consentType"] == "EXPLICIT"
+    other = Client()
+    other.force_login(manager.user)
+    assert other.get(reverse("consent:receipt", args=[record.pk])).status_code == 404
+    assert other.get(reverse("consent:receipt_json", args=[record.pk])).status_code == 404
+
+
+def test_dates_follow_the_persons_time_zone(eve_client, employee, proposal):
+    employee.time_zone = "Asia/Tokyo"
+    employee.save(update_fields=["time_zone"])
+    body = eve_client.get(url("proposal", proposal)).content.decode()
+    assert "Asia/Tokyo" in body
+    from zoneinfo import ZoneInfo
+
+    local = proposal.response_deadline.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert local.strftime("%-I:%M") in body or local.strftime("%H:%M") in body

@@ -1,0 +1,135 @@
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from assignments.deadlines import minimum_deadline
+from assignments.forms import DATETIME_LOCAL
+from assignments.models import Proposal, ProposalEvent
+from assignments.services import opt_out
+from consent.models import ConsentRecord
+from tests.conftest import WEB, make_person
+
+pytestmark = pytest.mark.django_db
+
+
+def local(moment):
+    return timezone.localtime(moment).strftime(DATETIME_LOCAL)
+
+
+def propose_data(employee, team, deadline, **extra):
+    return {
+        "employee": employee.pk,
+        "to_team": team.pk,
+        "role_description": "Label training data for the assistant; 60% labelling.",
+        "data_labelling_percent": 60,
+        "start_date": (timezone.localdate(deadline) + timedelta(days=10)).isoformat(),
+        "response_deadline": local(deadline),
+        **extra,
+    }
+
+
+def test_a_manager_proposes_a_transfer_for_a_direct_report(
+    manager_client, employee, ai_team, deadline
+):
+    form = manager_client.get("/team/propose/").content.decode()
+    assert "at least 5 working days" in form and "Eve Employee" in form
+    response = manager_client.post("/team/propose/", propose_data(employee, ai_team, deadline))
+    assert response.status_code == 302 and response.url == "/team/proposals/"
+    proposal = Proposal.objects.get()
+    assert proposal.employee == employee and proposal.state == Proposal.State.PENDING
+    assert proposal.data_labelling_percent == 60
+
+
+def test_proposing_for_someone_outside_ones_reports_is_forbidden_and_writes_nothing(
+    manager_client, outsider, ai_team, deadline
+):
+    response = manager_client.post("/team/propose/", propose_data(outsider, ai_team, deadline))
+    assert response.status_code == 403
+    assert not Proposal.objects.exists() and not ProposalEvent.objects.exists()
+
+
+def test_people_without_reports_cannot_use_the_manager_pages(client, outsider, employee, ai_team,
+                                                             deadline):
+    client.force_login(outsider.user)
+    assert client.get("/team/proposals/").status_code == 403
+    assert client.get("/team/propose/").status_code == 403
+    response = client.post("/team/propose/", propose_data(employee, ai_team, deadline))
+    assert response.status_code == 403
+    assert not Proposal.objects.exists()
+
+
+def test_a_too_short_response_window_is_refused_and_explained(
+    manager_client, employee, ai_team
+):
+    too_soon = timezone.now() + timedelta(days=1)
+    response = manager_client.post("/team/propose/", propose_data(employee, ai_team, too_soon))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "must leave at least 5 working days to decide" in body
+    assert not Proposal.objects.exists()
+
+
+def test_the_list_shows_decisions_but_never_private_reasons(
+    manager_client, proposal, employee
+):
+    opt_out(proposal=proposal, actor=employee.user, context=WEB,
+            private_reason="My manager is the reason")
+    body = manager_client.get("/team/proposals/").content.decode()
+    assert "Eve Employee" in body and "Opted out" in body
+    assert "My manager is the reason" not in body
+    assert ConsentRecord.objects.get().private_reason == "My manager is the reason"
+
+
+def test_the_list_filters_by_status(manager_client, proposal, employee, manager, payments,
+                                    deadline, start_date):
+    sam = make_person("sam@example.test", "Sam Second", employee.team, manager=manager)
+    from assignments.services import propose_transfer
+
+    propose_transfer(employee=sam, to_team=payments, actor=manager.user, role_description="x",
+                     start_date=start_date, response_deadline=deadline)
+    opt_out(proposal=proposal, actor=employee.user, context=WEB)
+    pending = manager_client.get("/team/proposals/?state=pending").content.decode()
+    assert "Sam Second" in pending and "Eve Employee" not in pending
+    opted_out = manager_client.get("/team/proposals/?state=opted_out").content.decode()
+    assert "Eve Employee" in opted_out and "Sam Second" not in opted_out
+
+
+def test_a_manager_extends_a_deadline_but_cannot_shorten_it(manager_client, proposal):
+    url = reverse("assignments:extend", args=[proposal.pk])
+    shorter = manager_client.post(url, {"response_deadline": local(minimum_deadline())})
+    assert "can only be extended" in shorter.content.decode()
+    later = proposal.response_deadline + timedelta(days=2)
+    response = manager_client.post(url, {"response_deadline": local(later)})
+    assert response.status_code == 302
+    proposal.refresh_from_db()
+    assert proposal.response_deadline == later.replace(second=0, microsecond=0)
+
+
+def test_a_manager_withdraws_a_proposal(manager_client, proposal):
+    url = reverse("assignments:withdraw", args=[proposal.pk])
+    assert "Withdraw proposal" in manager_client.get(url).content.decode()
+    assert manager_client.post(url).status_code == 302
+    proposal.refresh_from_db()
+    assert proposal.state == Proposal.State.WITHDRAWN
+    again = manager_client.post(url)
+    assert again.status_code == 409 and "proposer withdrew it" in again.content.decode()
+
+
+def test_another_managers_proposal_is_a_404(client, proposal, outsider, payments):
+    other_boss = make_person("boss@example.test", "Other Boss", payments)
+    outsider.manager = other_boss
+    outsider.save(update_fields=["manager"])
+    client.force_login(other_boss.user)
+    for name in ("extend", "withdraw"):
+        assert client.get(reverse(f"assignments:{name}", args=[proposal.pk])).status_code == 404
+        assert client.post(reverse(f"assignments:{name}", args=[proposal.pk])).status_code == 404
+    proposal.refresh_from_db()
+    assert proposal.state == Proposal.State.PENDING
+
+
+def test_managers_cannot_decide_for_their_reports(manager_client, proposal):
+    url = reverse("assignments:opt_in", args=[proposal.pk])
+    assert manager_client.post(url, {"terms_sha256": proposal.terms_sha256}).status_code == 404
+    assert not ConsentRecord.objects.exists()
