@@ -47,6 +47,10 @@ class Employee(models.Model):
     )
     is_active = models.BooleanField(default=True)
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Set while the person is on leave: their response windows pause (the sweep neither expires
+    # nor reminds) and resume on return, extended by the working days away. Changed only by
+    # services.start_leave / end_leave, which record the extension on each proposal.
+    on_leave_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -14,14 +14,15 @@ and returns. Services trust the caller to have checked who may act, except for t
 that is the product's reason to exist: only the person decides about themselves.
 """
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from assignments.deadlines import minimum_deadline
+from assignments import tasks
+from assignments.deadlines import add_working_days, minimum_deadline
 from assignments.models import (
     Campaign,
     Employee,
@@ -35,6 +36,9 @@ from assignments.models import (
 from assignments.terms import proposal_terms, terms_sha256
 from consent.models import ConsentRecord
 from consent.services import RequestContext, append_record, append_system_records
+from notifications import emails
+from outbox.services import record_event
+from portal.celery import enqueue_after_commit
 from portal.errors import TransitionError
 
 PROPOSAL = "proposal"  # the ledger's `about_kind` for proposals
@@ -223,6 +227,7 @@ def propose_transfer(
 
 
 def propose_retroactive_confirmation(
+    enqueue_after_commit(tasks.notify_proposals_arrived, [proposal.pk])
     *,
     employee: Employee,
     previous_team: Team | None,
@@ -338,6 +343,7 @@ def _fingerprint(proposal, employee, campaign, to_team) -> str:
     # Same terms as assignments.terms.terms_for, without re-reading related rows per person.
     from consent.ledger import sha256_of
 
+    enqueue_after_commit(tasks.notify_proposals_arrived, [p.pk for p in proposals])
     return sha256_of(
         proposal_terms(
             kind=proposal.kind,
@@ -409,6 +415,7 @@ def _reopen_placement_request(proposal: Proposal) -> None:
         PlacementRequest.objects.filter(
             pk=proposal.placement_request_id, state=PlacementRequest.State.OFFERED
         ).update(state=PlacementRequest.State.OPEN)
+    enqueue_after_commit(tasks.notify_decision, record.pk)
 
 
 def _open_placement_request(
@@ -440,6 +447,7 @@ def _open_placement_request(
 def opt_out(
     *,
     proposal: Proposal,
+    enqueue_after_commit(tasks.notify_placement_requested, request.pk)
     actor,
     context: RequestContext,
     private_reason: str = "",
@@ -481,6 +489,7 @@ def opt_out(
 def withdraw_consent(
     *,
     proposal: Proposal,
+    enqueue_after_commit(tasks.notify_decision, record.pk)
     actor,
     context: RequestContext,
     private_reason: str = "",
@@ -512,6 +521,7 @@ def withdraw_consent(
 def undraft(
     *,
     proposal: Proposal,
+    enqueue_after_commit(tasks.notify_decision, record.pk)
     actor,
     context: RequestContext,
     team_preferences: list[Team],
@@ -533,7 +543,7 @@ def undraft(
     request = _open_placement_request(
         employee=employee, source_proposal=proposal, team_preferences=team_preferences
     )
-    _ledger(
+    record = _ledger(
         proposal,
         action=Action.UNDRAFT,
         actor=actor,
@@ -549,6 +559,7 @@ def undraft(
 
 
 @transaction.atomic
+    enqueue_after_commit(tasks.notify_decision, record.pk)
 def withdraw_proposal(*, proposal: Proposal, actor, now: datetime | None = None) -> Proposal:
     """The proposer (or HR) takes a proposal back before it takes effect."""
     now = now or timezone.now()
@@ -567,6 +578,7 @@ def withdraw_proposal(*, proposal: Proposal, actor, now: datetime | None = None)
 def extend_deadline(
     *, proposal: Proposal, actor, new_deadline: datetime, now: datetime | None = None
 ) -> Proposal:
+    enqueue_after_commit(tasks.notify_proposal_withdrawn, proposal.pk)
     """Give the person more time. Shortening an open window is never allowed."""
     now = now or timezone.now()
     proposal = _lock(proposal)
@@ -593,7 +605,7 @@ def extend_deadline(
     previous = proposal.response_deadline
     proposal.response_deadline = new_deadline
     proposal.save(update_fields=["response_deadline"])
-    _event(
+    event = _event(
         proposal,
         ProposalEvent.Kind.EXTENDED,
         actor=actor,
@@ -617,8 +629,11 @@ def expire_overdue_proposals(*, now: datetime | None = None, limit: int = 10_000
     """
     now = now or timezone.now()
     claimed = list(
-        Proposal.objects.select_for_update(skip_locked=True)
-        .filter(state=State.PENDING, response_deadline__lt=now)
+    enqueue_after_commit(tasks.notify_deadline_extended, proposal.pk, event.pk)
+        # of=self: lock the proposal rows only, not the employees joined for the leave check.
+        Proposal.objects.select_for_update(skip_locked=True, of=("self",))
+        # Nobody's silence is read while they are on leave: their window is paused.
+        .filter(state=State.PENDING, response_deadline__lt=now, employee__on_leave_since=None)
         .order_by("response_deadline", "pk")
         .values_list("pk", flat=True)[:limit]
     )
@@ -626,7 +641,17 @@ def expire_overdue_proposals(*, now: datetime | None = None, limit: int = 10_000
         return []
     rows = list(
         Proposal.objects.filter(pk__in=claimed, state=State.PENDING).values(
-            "pk", "employee__user_id", "terms_sha256", "terms_version", "placement_request_id"
+            "pk",
+            "employee__user_id",
+            "terms_sha256",
+            "terms_version",
+            "placement_request_id",
+            # For the notifications below, so they need no query per row.
+            "employee__name",
+            "proposed_by_id",
+            "to_team__name",
+            "start_date",
+            "response_deadline",
         )
     )
     ids = [r["pk"] for r in rows]
@@ -670,6 +695,8 @@ def apply_move(*, proposal: Proposal, now: datetime | None = None) -> Move | Non
     latest = (
         ConsentRecord.objects.filter(about_kind=PROPOSAL, about_id=str(proposal.pk))
         .order_by("-id")
+    # Same transaction: the people concerned are told exactly when the expiry commits.
+    emails.proposals_expired(rows, now=now)
         .first()
     )
     if latest is None or latest.action != Action.OPT_IN:
@@ -710,3 +737,90 @@ def apply_due_moves(*, now: datetime | None = None) -> list[Move]:
         if move is not None:
             moves.append(move)
     return moves
+    # Other systems act on this (notifications now, webhooks later), so it goes through the
+    # outbox: written in this transaction, it cannot be lost between commit and enqueue, and
+    # a rollback leaves nothing to send.
+    record_event(
+        topic="move.effective",
+        key=f"move.effective:{move.pk}",
+        payload={
+            "move_id": move.pk,
+            "proposal_id": proposal.pk,
+            "employee_id": employee.pk,
+            "from_team_id": move.from_team_id,
+            "to_team_id": move.to_team_id,
+            "effective_date": move.effective_date.isoformat(),
+            "applied_at": now.isoformat(),
+        },
+    )
+
+
+# --- Leave: response windows pause while the person is away ---------------------------------
+
+
+def _working_days_between(start: date, end: date) -> int:
+    """Working days (Mon-Fri) from `start` up to, not including, `end`."""
+    days = 0
+    day = start
+    while day < end:
+        if day.weekday() < 5:
+            days += 1
+        day += timedelta(days=1)
+    return days
+
+
+@transaction.atomic
+def start_leave(*, employee: Employee, actor, now: datetime | None = None) -> Employee:
+    """Mark someone on leave (HR, or the HRIS later). Their open windows pause from now.
+
+    While on leave the sweep neither expires nor reminds; the person may still decide.
+    """
+    now = now or timezone.now()
+    employee = Employee.objects.select_for_update().get(pk=employee.pk)
+    if employee.on_leave_since is not None:
+        return employee
+    employee.on_leave_since = now
+    employee.save(update_fields=["on_leave_since"])
+    return employee
+
+
+@transaction.atomic
+def end_leave(*, employee: Employee, actor, now: datetime | None = None) -> list[Proposal]:
+    """Mark someone back; extend each pending deadline by the working days they were away.
+
+    The extension is recorded as an EXTENDED event (reason "leave") on each proposal, so the
+    person gets back exactly the window they had left when the leave began, and a deadline
+    that fell during the leave has not been read as silence. Returns the proposals extended.
+    """
+    now = now or timezone.now()
+    employee = Employee.objects.select_for_update().get(pk=employee.pk)
+    if employee.on_leave_since is None:
+        return []
+    since = employee.on_leave_since
+    away = _working_days_between(timezone.localdate(since), timezone.localdate(now))
+    employee.on_leave_since = None
+    employee.save(update_fields=["on_leave_since"])
+    if away == 0:
+        return []
+    proposals = list(
+        Proposal.objects.select_for_update()
+        .filter(employee=employee, state=State.PENDING)
+        .order_by("pk")
+    )
+    for proposal in proposals:
+        previous = proposal.response_deadline
+        proposal.response_deadline = add_working_days(previous, away)
+        proposal.save(update_fields=["response_deadline"])
+        event = _event(
+            proposal,
+            ProposalEvent.Kind.EXTENDED,
+            actor=actor,
+            at=now,
+            previous=previous.isoformat(),
+            new=proposal.response_deadline.isoformat(),
+            reason="leave",
+            working_days=away,
+            leave_started=since.isoformat(),
+        )
+        enqueue_after_commit(tasks.notify_deadline_extended, proposal.pk, event.pk)
+    return proposals

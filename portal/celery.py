@@ -1,20 +1,84 @@
 """The Celery app, the one helper that queues work after commit, and every periodic job."""
 
+import contextlib
+import logging
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from django.db import transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic jobs. Beat must run as exactly one process (see README, "Background work").
-app.conf.beat_schedule = {}
+# Periodic jobs. Deadlines live in the database and these jobs read them; no task ever waits
+# on an ETA or countdown longer than a minute (with Redis such a task is delivered again each
+# visibility timeout). Run exactly one beat process (README, "Background work"); a second one
+# would still not double any effect: the sweep holds a Redis lock, every effect is a
+# conditional update or carries a dedupe key.
+app.conf.beat_schedule = {
+    # Every minute: expire overdue proposals, apply moves whose start date has come, send the
+    # 72 h / 24 h deadline reminders, then deliver the outbox.
+    "sweep-deadlines": {
+        "task": "assignments.tasks.sweep_deadlines",
+        "schedule": crontab(),
+    },
+    # Every minute: deliver outbox events ("move took effect"), in case a sweep was skipped.
+    "dispatch-outbox": {
+        "task": "assignments.tasks.dispatch_outbox",
+        "schedule": crontab(),
+    },
+    # Every five minutes: queue again any email whose queue message was lost.
+    "requeue-pending-emails": {
+        "task": "notifications.tasks.requeue_pending_emails",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Every day at PORTAL_HR_DIGEST_HOUR:00 UTC: the HR digest of pending, decided, expiring.
+    "hr-digest": {
+        "task": "assignments.tasks.send_hr_digest",
+        "schedule": crontab(minute=0, hour=int(os.environ.get("PORTAL_HR_DIGEST_HOUR", "7"))),
+    },
+}
 
 
 def enqueue_after_commit(task, *args, **kwargs):
-    """Queue `task` once the surrounding transaction commits; a rollback queues nothing."""
-    transaction.on_commit(lambda: task.delay(*args, **kwargs))
+    """Queue `task` once the surrounding transaction commits; a rollback queues nothing.
+
+    `robust`: the change is already committed when this runs, so a broker hiccup is logged
+    rather than turned into an error page; the periodic sweeps pick the work up instead.
+    """
+    transaction.on_commit(lambda: task.delay(*args, **kwargs), robust=True)
+
+
+@contextlib.contextmanager
+def single_instance(name: str, *, timeout: int = 300):
+    """Yield True if this process holds the named lock, False if another one does.
+
+    On Redis it is a lock with an expiry (a crashed holder frees it after `timeout`), so two
+    beat processes, or a beat and an operator's manual run, never do the same sweep at the
+    same moment. On the embedded filesystem broker (`make run`: one machine, one worker with
+    an embedded beat) there is nothing to coordinate and it always yields True.
+    """
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        yield True
+        return
+    import redis
+
+    client = redis.Redis.from_url(url)
+    lock = client.lock(f"portal:lock:{name}", timeout=timeout, blocking=False)
+    acquired = lock.acquire()
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with contextlib.suppress(redis.exceptions.LockError):
+                lock.release()
+        client.close()

@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "consent",
     "assignments",
+    "notifications",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -73,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
+                "notifications.context_processors.bell",
                 "assignments.views.navigation",
             ],
         },
@@ -167,6 +170,37 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Domain rules.
+if REDIS_URL:
+    # How often a worker looks for messages whose worker died (unacked for longer than the
+    # visibility timeout) and puts them back. Tests that kill workers shorten both.
+    CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = env_int(
+        "CELERY_UNACKED_RESTORE_INTERVAL", 10
+    )
+    CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = env_int(
+        "CELERY_UNACKED_RESTORE_THROTTLE", 10
+    )
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds; a hung SMTP server must not hang a worker
+
+# Notifications: reminders this many hours before a response deadline (comma-separated),
+# email retries with exponential backoff (capped at 60 s) before an email is marked failed,
+# and the absolute address used for links in emails.
+_reminder_hours = env_secret("PORTAL_REMINDER_HOURS", "72,24")
+try:
+    PORTAL_REMINDER_HOURS = sorted({int(h) for h in _reminder_hours.split(",") if h.strip()})
+except ValueError:
+    raise ImproperlyConfigured(
+        f"PORTAL_REMINDER_HOURS must be whole hours separated by commas (got {_reminder_hours!r})"
+    ) from None
+if any(h <= 0 for h in PORTAL_REMINDER_HOURS):
+    raise ImproperlyConfigured("PORTAL_REMINDER_HOURS must be positive")
+PORTAL_EMAIL_MAX_RETRIES = env_int("PORTAL_EMAIL_MAX_RETRIES", 5)
+PORTAL_EMAIL_RETRY_BASE_SECONDS = env_int("PORTAL_EMAIL_RETRY_BASE_SECONDS", 5)
+PORTAL_BASE_URL = (env_secret("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+
+# Outbox topics and the dotted paths of the functions that deliver them (outbox.services).
+OUTBOX_HANDLERS = {
+    "move.effective": ["notifications.emails.move_effective"],
+}
 PORTAL_MIN_RESPONSE_WORKING_DAYS = env_int("PORTAL_MIN_RESPONSE_WORKING_DAYS", 5)
 # HR and admin accounts must set up TOTP before using the portal whenever DJANGO_DEBUG is off.
 # Read here from the environment, not from DEBUG at request time: the test runner forces

@@ -1,0 +1,463 @@
+"""Every message the portal sends: one function per message, three templates per message.
+
+Each function decides who is told what, and writes the Notification row(s) through
+`notifications.services`; rendering happens later, when the row is shown or emailed, in the
+recipient's own time zone. Templates live in templates/emails/<kind>_subject.txt,
+<kind>_body.txt and <kind>_body.html.
+
+Privacy rule for everything addressed to a proposer, manager or HR: build it from the
+proposal's state, never from a ConsentRecord's private reason.
+"""
+
+import zoneinfo
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+
+from assignments.models import Employee, Move, PlacementRequest, Proposal
+from assignments.permissions import HR_GROUP
+from consent.models import ConsentRecord
+from notifications.models import Notification
+from notifications.services import NotificationSpec, notify_many
+
+Kind = Notification.Kind
+
+
+def _url(name: str, *args) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:  # the page is not wired (yet); the message still makes sense
+        return ""
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _proposal_context(p: Proposal) -> dict:
+    return {
+        "proposal_id": p.pk,
+        "kind": p.kind,
+        "kind_label": str(p.get_kind_display()),
+        "employee_name": p.employee.name,
+        "from_team": p.from_team.name if p.from_team_id else "",
+        "to_team": p.to_team.name,
+        "campaign": p.campaign.name if p.campaign_id else "",
+        "role_description": p.role_description,
+        "data_labelling_percent": p.data_labelling_percent,
+        "start_date": p.start_date.isoformat(),
+        "deadline": p.response_deadline.isoformat(),
+    }
+
+
+def _proposals():
+    return Proposal.objects.select_related(
+        "employee", "from_team", "to_team", "campaign", "proposed_by"
+    )
+
+
+def _load(proposal_id: int) -> Proposal | None:
+    return _proposals().filter(pk=proposal_id).first()
+
+
+def _hr_users():
+    return get_user_model().objects.filter(groups__name=HR_GROUP, is_active=True).distinct()
+
+
+def _proposer_name(p: Proposal) -> str:
+    employee = Employee.objects.filter(user_id=p.proposed_by_id).only("name").first()
+    return employee.name if employee else (p.proposed_by.get_full_name() or p.proposed_by.email)
+
+
+# --- To the employee ---------------------------------------------------------------------
+
+
+def proposals_arrived(proposal_ids: list[int]) -> list[int]:
+    """Tell each person about their new proposal (one, or a whole campaign at once)."""
+    proposals = [
+        p for p in _proposals().filter(pk__in=proposal_ids) if p.state == Proposal.State.PENDING
+    ]
+    return notify_many(
+        [
+            NotificationSpec(
+                recipient_id=p.employee.user_id,
+                kind=Kind.PROPOSAL_ARRIVED,
+                dedupe_key=f"proposal_arrived:{p.pk}",
+                context={**_proposal_context(p), "proposer_name": _proposer_name(p)},
+                url=_url("assignments:proposal", p.pk),
+            )
+            for p in proposals
+        ]
+    )
+
+
+def send_due_reminders(*, now: datetime | None = None) -> list[int]:
+    """Remind people whose deadline is near: once per threshold (default 72 h and 24 h).
+
+    Only the tightest threshold that applies is sent, so a window that is already shorter
+    than 72 h (after a pause, say) gets the 24 h reminder and not both at once. Nobody on
+    leave is reminded: their window is paused.
+    """
+    now = now or timezone.now()
+    thresholds = sorted(settings.PORTAL_REMINDER_HOURS)
+    if not thresholds:
+        return []
+    due = list(
+        _proposals().filter(
+            state=Proposal.State.PENDING,
+            response_deadline__gt=now,
+            response_deadline__lte=now + timedelta(hours=thresholds[-1]),
+            employee__on_leave_since__isnull=True,
+            employee__is_active=True,
+        )
+    )
+    hours_for = {}
+    for p in due:
+        left = p.response_deadline - now
+        hours_for[p.pk] = next(h for h in thresholds if left <= timedelta(hours=h))
+    return deadline_reminders(due, hours_for)
+
+
+def deadline_reminders(proposals: list[Proposal], hours_for: dict[int, int]) -> list[int]:
+    """One reminder per proposal, threshold and deadline (an extension re-arms them)."""
+    return notify_many(
+        [
+            NotificationSpec(
+                recipient_id=p.employee.user_id,
+                kind=Kind.DEADLINE_REMINDER,
+                dedupe_key=f"deadline_reminder:{p.pk}:{hours_for[p.pk]}h:{_iso(p.response_deadline)}",
+                context={**_proposal_context(p), "hours": hours_for[p.pk]},
+                url=_url("assignments:proposal", p.pk),
+            )
+            for p in proposals
+        ]
+    )
+
+
+def decision_receipt(record_id: int) -> list[int]:
+    """The employee's receipt for their own decision, and the proposer's status update."""
+    record = ConsentRecord.objects.filter(pk=record_id, about_kind="proposal").first()
+    if record is None:
+        return []
+    p = _load(int(record.about_id))
+    if p is None:
+        return []
+    context = {
+        **_proposal_context(p),
+        "record_id": record.pk,
+        "action": record.action,
+        "action_label": str(record.get_action_display()),
+        "recorded_at": _iso(record.recorded_at),
+        "terms_sha256": record.terms_sha256,
+        "record_hash": record.hash,
+        "channel": record.channel,
+    }
+    specs = [
+        NotificationSpec(
+            recipient_id=record.subject_id,
+            kind=Kind.DECISION_RECEIPT,
+            dedupe_key=f"decision_receipt:{record.pk}",
+            context=context,
+            url=_url("assignments:proposal", p.pk),
+        )
+    ]
+    if p.proposed_by_id != record.subject_id:
+        # Deliberately a fresh dict: no hash, no channel and never the private reason.
+        specs.append(
+            NotificationSpec(
+                recipient_id=p.proposed_by_id,
+                kind=Kind.PROPOSAL_DECIDED,
+                dedupe_key=f"proposal_decided:{record.pk}",
+                context={
+                    **_proposal_context(p),
+                    "action": record.action,
+                    "action_label": str(record.get_action_display()),
+                    "recorded_at": _iso(record.recorded_at),
+                },
+                url=_url("assignments:team_proposals"),
+            )
+        )
+    return notify_many(specs)
+
+
+def proposal_withdrawn(proposal_id: int) -> list[int]:
+    p = _load(proposal_id)
+    if p is None or p.state != Proposal.State.WITHDRAWN:
+        return []
+    return notify_many(
+        [
+            NotificationSpec(
+                recipient_id=p.employee.user_id,
+                kind=Kind.PROPOSAL_WITHDRAWN,
+                dedupe_key=f"proposal_withdrawn:{p.pk}",
+                context={**_proposal_context(p), "proposer_name": _proposer_name(p)},
+                url=_url("assignments:proposal", p.pk),
+            )
+        ]
+    )
+
+
+def deadline_extended(proposal_id: int, event_id: int) -> list[int]:
+    p = _load(proposal_id)
+    if p is None or p.state != Proposal.State.PENDING:
+        return []
+    return notify_many(
+        [
+            NotificationSpec(
+                recipient_id=p.employee.user_id,
+                kind=Kind.DEADLINE_EXTENDED,
+                dedupe_key=f"deadline_extended:{p.pk}:{event_id}",
+                context=_proposal_context(p),
+                url=_url("assignments:proposal", p.pk),
+            )
+        ]
+    )
+
+
+# --- Written by the sweep, in bulk ---------------------------------------------------------
+
+
+def proposals_expired(rows: list[dict], *, now: datetime) -> None:
+    """Tell employee and proposer that a proposal lapsed. Called inside the sweep's transaction.
+
+    `rows` come from the sweep's own query (no per-row reads here): pk, employee__user_id,
+    employee__name, proposed_by_id, to_team__name, start_date, response_deadline.
+    """
+    specs = []
+    for r in rows:
+        context = {
+            "proposal_id": r["pk"],
+            "employee_name": r["employee__name"],
+            "to_team": r["to_team__name"],
+            "start_date": r["start_date"].isoformat(),
+            "deadline": r["response_deadline"].isoformat(),
+            "expired_at": now.isoformat(),
+        }
+        specs.append(
+            NotificationSpec(
+                recipient_id=r["employee__user_id"],
+                kind=Kind.PROPOSAL_EXPIRED,
+                dedupe_key=f"proposal_expired:{r['pk']}:employee",
+                context={**context, "audience": "employee"},
+                url=f"/proposals/{r['pk']}/",
+                created_at=now,
+            )
+        )
+        if r["proposed_by_id"] != r["employee__user_id"]:
+            specs.append(
+                NotificationSpec(
+                    recipient_id=r["proposed_by_id"],
+                    kind=Kind.PROPOSAL_EXPIRED,
+                    dedupe_key=f"proposal_expired:{r['pk']}:proposer",
+                    context={**context, "audience": "proposer"},
+                    url="",
+                    created_at=now,
+                )
+            )
+    notify_many(specs, keys_are_new=True)
+
+
+# --- Outbox handler: the move took effect --------------------------------------------------
+
+
+def move_effective(event) -> None:
+    """settings.OUTBOX_HANDLERS["move.effective"]: tell the employee and the proposer."""
+    move = (
+        Move.objects.select_related("proposal", "employee", "from_team", "to_team")
+        .filter(pk=event.payload["move_id"])
+        .first()
+    )
+    if move is None:
+        return
+    p = move.proposal
+    context = {
+        "proposal_id": p.pk,
+        "employee_name": move.employee.name,
+        "from_team": move.from_team.name if move.from_team_id else "",
+        "to_team": move.to_team.name,
+        "start_date": move.effective_date.isoformat(),
+        "applied_at": _iso(move.applied_at),
+    }
+    specs = [
+        NotificationSpec(
+            recipient_id=move.employee.user_id,
+            kind=Kind.MOVE_EFFECTIVE,
+            dedupe_key=f"move_effective:{move.pk}:employee",
+            context={**context, "audience": "employee"},
+            url=_url("assignments:proposal", p.pk),
+        )
+    ]
+    if p.proposed_by_id != move.employee.user_id:
+        specs.append(
+            NotificationSpec(
+                recipient_id=p.proposed_by_id,
+                kind=Kind.MOVE_EFFECTIVE,
+                dedupe_key=f"move_effective:{move.pk}:proposer",
+                context={**context, "audience": "proposer"},
+                url=_url("assignments:team_proposals"),
+            )
+        )
+    notify_many(specs)
+
+
+# --- To HR ----------------------------------------------------------------------------------
+
+
+def placement_requested(request_id: int) -> list[int]:
+    request = (
+        PlacementRequest.objects.select_related("employee", "source_proposal__to_team")
+        .prefetch_related("preferences__team")
+        .filter(pk=request_id)
+        .first()
+    )
+    if request is None:
+        return []
+    context = {
+        "request_id": request.pk,
+        "employee_name": request.employee.name,
+        "priority_label": str(request.get_priority_display()),
+        "source_team": request.source_proposal.to_team.name,
+        "preferences": [pref.team.name for pref in request.preferences.all()],
+        "created_at": _iso(request.created_at),
+    }
+    return notify_many(
+        [
+            NotificationSpec(
+                recipient_id=user.pk,
+                kind=Kind.PLACEMENT_REQUESTED,
+                dedupe_key=f"placement_requested:{request.pk}:{user.pk}",
+                context=context,
+                url=f"/admin/assignments/placementrequest/{request.pk}/change/",
+            )
+            for user in _hr_users()
+        ]
+    )
+
+
+def hr_digest(*, now: datetime | None = None) -> list[int]:
+    """One digest per HR partner per day: what is pending, decided, and expiring soon.
+
+    Counts and names only; no private reasons. The dedupe key carries the date, so a second
+    beat (or a retried task) on the same day sends nothing more.
+    """
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    since = now - timedelta(days=1)
+    soon = now + timedelta(hours=max(settings.PORTAL_REMINDER_HOURS or [72]))
+    State = Proposal.State
+    counts = Proposal.objects.aggregate(
+        pending=Count("pk", filter=Q(state=State.PENDING)),
+        opted_in_24h=Count("pk", filter=Q(state=State.OPTED_IN, decided_at__gte=since)),
+        opted_out_24h=Count("pk", filter=Q(state=State.OPTED_OUT, decided_at__gte=since)),
+        expired_24h=Count("pk", filter=Q(state=State.EXPIRED, decided_at__gte=since)),
+        moves_24h=Count("pk", filter=Q(move__applied_at__gte=since)),
+        expiring_soon=Count("pk", filter=Q(state=State.PENDING, response_deadline__lte=soon)),
+    )
+    counts["open_placement_requests"] = PlacementRequest.objects.filter(
+        state=PlacementRequest.State.OPEN
+    ).count()
+    expiring = [
+        {
+            "proposal_id": pk,
+            "employee_name": name,
+            "to_team": team,
+            "deadline": deadline.isoformat(),
+        }
+        for pk, name, team, deadline in Proposal.objects.filter(
+            state=State.PENDING, response_deadline__lte=soon
+        )
+        .order_by("response_deadline")
+        .values_list("pk", "employee__name", "to_team__name", "response_deadline")[:25]
+    ]
+    context = {"day": day.isoformat(), **counts, "expiring": expiring}
+    return notify_many(
+        [
+            NotificationSpec(
+                recipient_id=user.pk,
+                kind=Kind.HR_DIGEST,
+                dedupe_key=f"hr_digest:{day.isoformat()}:{user.pk}",
+                context=context,
+                url="/admin/assignments/proposal/",
+            )
+            for user in _hr_users()
+        ]
+    )
+
+
+# --- Rendering ------------------------------------------------------------------------------
+
+_DATETIME_KEYS = ("deadline", "recorded_at", "expired_at", "applied_at", "created_at")
+_DATE_KEYS = ("start_date", "day")
+
+
+def _typed(context: dict) -> dict:
+    """JSON holds strings; templates format real dates and times (in the active zone)."""
+    out = dict(context)
+    for key in _DATETIME_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = datetime.fromisoformat(out[key])
+    for key in _DATE_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = date.fromisoformat(out[key])
+    for item in out.get("expiring", []) or []:
+        if isinstance(item.get("deadline"), str):
+            item["deadline"] = datetime.fromisoformat(item["deadline"])
+    return out
+
+
+def zone_for(user_id: int) -> zoneinfo.ZoneInfo:
+    name = Employee.objects.filter(user_id=user_id).values_list("time_zone", flat=True).first()
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def render(notification: Notification, *, zone=None) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of a notification, with times in the recipient's zone."""
+    context = {
+        **_typed(notification.context),
+        "notification": notification,
+        "base_url": settings.PORTAL_BASE_URL,
+        "link": settings.PORTAL_BASE_URL + notification.url if notification.url else "",
+    }
+    name = f"emails/{notification.kind}"
+    with (
+        timezone.override(zone or zone_for(notification.recipient_id)),
+        translation.override(settings.LANGUAGE_CODE),
+    ):
+        subject = render_to_string(f"{name}_subject.txt", context)
+        text = render_to_string(f"{name}_body.txt", context)
+        html = render_to_string(f"{name}_body.html", context)
+    return " ".join(subject.split()), text, html
+
+
+def subject_for(notification: Notification, *, zone=None) -> str:
+    context = _typed(notification.context)
+    with timezone.override(zone or zone_for(notification.recipient_id)):
+        subject = render_to_string(f"emails/{notification.kind}_subject.txt", context)
+    return " ".join(subject.split())
+
+
+def build_message(notification: Notification, to: str) -> EmailMultiAlternatives:
+    subject, text, html = render(notification)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers={
+            # Stable per notification: if a crash makes us send twice, mail clients (and the
+            # tests) can tell it is the same message.
+            "Message-ID": f"<{notification.dedupe_key.replace(':', '.')}@consent-portal>",
+            "X-Portal-Notification": str(notification.pk),
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message

@@ -1,0 +1,45 @@
+"""The in-app notification list and marking read. Times show in the person's zone
+(portal.middleware.EmployeeTimezoneMiddleware activates it)."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from notifications import services
+from notifications.emails import subject_for
+from notifications.selectors import notifications_for
+
+
+@login_required
+def notification_list(request):
+    page = Paginator(notifications_for(request.user), 25).get_page(request.GET.get("page"))
+    for n in page.object_list:
+        n.title = subject_for(n)
+    return render(request, "notifications/list.html", {"page": page})
+
+
+def _back(request):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("notifications:list")
+
+
+@login_required
+@require_POST
+def mark_read(request, pk: int):
+    # Only the recipient's own rows: anyone else's id is a 404.
+    notification = get_object_or_404(notifications_for(request.user), pk=pk)
+    services.mark_read(user=request.user, notification_id=notification.pk)
+    if request.POST.get("open") and notification.url:
+        return redirect(notification.url)
+    return _back(request)
+
+
+@login_required
+@require_POST
+def mark_all_read(request):
+    services.mark_all_read(user=request.user)
+    return _back(request)

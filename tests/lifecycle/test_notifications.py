@@ -1,0 +1,202 @@
+import pytest
+from django.db import transaction
+from django.urls import reverse
+
+from assignments import tasks
+from assignments.services import opt_in, opt_out, propose_retroactive_confirmation, undraft
+from notifications.models import Notification
+from notifications.tasks import send_notification_email
+from tests.conftest import WEB
+from tests.lifecycle.conftest import queued_task_names, run_callbacks, send_all_pending
+
+pytestmark = pytest.mark.django_db
+
+Kind = Notification.Kind
+
+
+def propose(employee, manager, ai_team, deadline, start_date):
+    from assignments.services import propose_transfer
+
+    return propose_transfer(
+        employee=employee,
+        to_team=ai_team,
+        actor=manager.user,
+        role_description="Evaluate models; 40% data labelling.",
+        data_labelling_percent=40,
+        start_date=start_date,
+        response_deadline=deadline,
+    )
+
+
+def test_the_arrival_task_is_queued_only_when_the_proposal_commits(
+    employee, manager, ai_team, deadline, start_date, broker, django_capture_on_commit_callbacks
+):
+    broker.delete("celery")
+    with django_capture_on_commit_callbacks() as callbacks:
+        proposal = propose(employee, manager, ai_team, deadline, start_date)
+        assert queued_task_names(broker) == []  # nothing reaches the broker before commit
+    assert len(callbacks) == 1
+    run_callbacks(callbacks)  # what COMMIT does
+    assert queued_task_names(broker) == ["assignments.tasks.notify_proposals_arrived"]
+    broker.delete("celery")
+    assert proposal.pk
+
+
+def test_a_rolled_back_proposal_queues_nothing(
+    employee, manager, ai_team, deadline, start_date, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        propose(employee, manager, ai_team, deadline, start_date)
+        raise RuntimeError("the request failed after the service call")
+    assert callbacks == []
+
+
+def test_the_arrival_notice_is_made_and_emailed_once_however_often_the_tasks_run(
+    proposal, employee, mailoutbox
+):
+    tasks.notify_proposals_arrived([proposal.pk])
+    tasks.notify_proposals_arrived([proposal.pk])  # a redelivered message
+    [notification] = Notification.objects.filter(kind=Kind.PROPOSAL_ARRIVED)
+    assert notification.recipient == employee.user
+    assert send_notification_email(notification.pk) == "sent"
+    assert send_notification_email(notification.pk) == "already"
+    [mail] = mailoutbox
+    assert mail.to == ["eve@example.test"]
+    assert mail.subject.startswith("New proposal: join Applied AI?")
+    assert "Nothing changes unless you opt in" in mail.body
+    html = mail.alternatives[0][0]
+    assert "<strong>Applied AI</strong>" in html
+
+
+def test_times_in_emails_are_shown_in_the_employees_time_zone(proposal, employee, mailoutbox):
+    employee.time_zone = "America/New_York"
+    employee.save(update_fields=["time_zone"])
+    tasks.notify_proposals_arrived([proposal.pk])
+    send_all_pending()
+    local = proposal.response_deadline.astimezone(
+        __import__("zoneinfo").ZoneInfo("America/New_York")
+    )
+    assert f"{local:%H:%M} E" in mailoutbox[0].body  # EST or EDT, never UTC
+    assert proposal.response_deadline.tzinfo is not None  # stored in UTC
+
+
+def test_a_decision_sends_a_receipt_and_tells_the_proposer_without_the_private_reason(
+    proposal, employee, manager, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        record = opt_out(
+            proposal=proposal,
+            actor=employee.user,
+            context=WEB,
+            private_reason="My manager pressured me into this.",
+        )
+    assert len(callbacks) == 1
+    tasks.notify_decision(record.pk)
+    tasks.notify_decision(record.pk)
+    send_all_pending()
+    by_recipient = {m.to[0]: m for m in mailoutbox}
+    assert len(mailoutbox) == 2
+    receipt = by_recipient["eve@example.test"]
+    assert receipt.subject == "Your receipt: opted out (Applied AI)"
+    assert record.hash in receipt.body
+    assert "Any reason you gave is private" in receipt.body
+    to_proposer = by_recipient["morgan@example.test"]
+    assert "Eve Employee" in to_proposer.subject
+    assert "pressured" not in to_proposer.body
+    assert "pressured" not in to_proposer.alternatives[0][0]
+    proposer_row = Notification.objects.get(kind=Kind.PROPOSAL_DECIDED)
+    assert "pressured" not in str(proposer_row.context)
+
+
+def test_hr_hears_of_a_new_placement_request(
+    employee,
+    manager,
+    platform,
+    payments,
+    hr_user,
+    deadline,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    confirmation = propose_retroactive_confirmation(
+        employee=employee,
+        previous_team=payments,
+        actor=hr_user,
+        role_description="You were moved to Platform by memo.",
+        moved_on=deadline.date(),
+        response_deadline=deadline,
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        record = opt_out(
+            proposal=confirmation, actor=employee.user, context=WEB, team_preferences=[payments]
+        )
+    assert len(callbacks) == 2  # the receipt and HR's notice
+    request = employee.placement_requests.get()
+    tasks.notify_placement_requested(request.pk)
+    tasks.notify_decision(record.pk)
+    send_all_pending()
+    # Harper also proposed the confirmation, so she gets the decision notice as well.
+    [to_hr] = [m for m in mailoutbox if m.subject.startswith("New placement request")]
+    assert to_hr.to == ["harper@example.test"]
+    assert to_hr.subject == "New placement request (preferential): Eve Employee"
+    assert "1. Payments" in to_hr.body
+
+
+def test_an_undraft_after_the_move_sends_a_receipt(
+    employee, manager, platform, payments, hr_user, deadline, mailoutbox
+):
+    confirmation = propose_retroactive_confirmation(
+        employee=employee,
+        previous_team=payments,
+        actor=hr_user,
+        role_description="You were moved to Platform by memo.",
+        moved_on=deadline.date(),
+        response_deadline=deadline,
+    )
+    opt_in(
+        proposal=confirmation,
+        actor=employee.user,
+        terms_sha256=confirmation.terms_sha256,
+        context=WEB,
+    )
+    undraft(proposal=confirmation, actor=employee.user, context=WEB, team_preferences=[payments])
+    record = employee.user.consent_records.order_by("-id").first()
+    tasks.notify_decision(record.pk)
+    assert Notification.objects.filter(
+        kind=Kind.DECISION_RECEIPT, recipient=employee.user, context__action="undraft"
+    ).exists()
+
+
+def test_the_bell_counts_unread_and_marking_read_is_for_the_recipient_only(
+    client, proposal, employee, outsider
+):
+    tasks.notify_proposals_arrived([proposal.pk])
+    notification = Notification.objects.get()
+    client.force_login(outsider.user)
+    response = client.post(reverse("notifications:mark_read", args=[notification.pk]))
+    assert response.status_code == 404
+    client.force_login(employee.user)
+    page = client.get(reverse("notifications:list"))
+    assert page.status_code == 200
+    assert "New proposal: join Applied AI?" in page.content.decode()
+    assert page.context["bell_unread_count"]() == 1
+    client.post(reverse("notifications:mark_read", args=[notification.pk]))
+    notification.refresh_from_db()
+    assert notification.read_at is not None
+    assert client.get(reverse("notifications:list")).context["bell_unread_count"]() == 0
+
+
+def test_the_bell_snippet_renders_the_unread_count(rf, proposal, employee):
+    from django.template.loader import render_to_string
+
+    from notifications.context_processors import bell
+
+    tasks.notify_proposals_arrived([proposal.pk])
+    request = rf.get("/")
+    request.user = employee.user
+    html = render_to_string("notifications/_bell.html", {"user": employee.user, **bell(request)})
+    assert "Notifications, 1 unread" in html
