@@ -223,11 +223,11 @@ def propose_transfer(
         PlacementRequest.objects.filter(pk=placement_request.pk).update(
             state=PlacementRequest.State.OFFERED
         )
+    enqueue_after_commit(tasks.notify_proposals_arrived, [proposal.pk])
     return proposal
 
 
 def propose_retroactive_confirmation(
-    enqueue_after_commit(tasks.notify_proposals_arrived, [proposal.pk])
     *,
     employee: Employee,
     previous_team: Team | None,
@@ -336,6 +336,7 @@ def propose_campaign(
         ],
         batch_size=1000,
     )
+    enqueue_after_commit(tasks.notify_proposals_arrived, [p.pk for p in proposals])
     return proposals
 
 
@@ -343,7 +344,6 @@ def _fingerprint(proposal, employee, campaign, to_team) -> str:
     # Same terms as assignments.terms.terms_for, without re-reading related rows per person.
     from consent.ledger import sha256_of
 
-    enqueue_after_commit(tasks.notify_proposals_arrived, [p.pk for p in proposals])
     return sha256_of(
         proposal_terms(
             kind=proposal.kind,
@@ -406,6 +406,7 @@ def opt_in(
     proposal.decided_at = now
     proposal.save(update_fields=["state", "decided_at"])
     _event(proposal, ProposalEvent.Kind.OPTED_IN, actor=actor, at=now)
+    enqueue_after_commit(tasks.notify_decision, record.pk)
     return record
 
 
@@ -415,7 +416,6 @@ def _reopen_placement_request(proposal: Proposal) -> None:
         PlacementRequest.objects.filter(
             pk=proposal.placement_request_id, state=PlacementRequest.State.OFFERED
         ).update(state=PlacementRequest.State.OPEN)
-    enqueue_after_commit(tasks.notify_decision, record.pk)
 
 
 def _open_placement_request(
@@ -440,6 +440,7 @@ def _open_placement_request(
     PlacementPreference.objects.bulk_create(
         [PlacementPreference(request=request, team=t, rank=i) for i, t in enumerate(teams, 1)]
     )
+    enqueue_after_commit(tasks.notify_placement_requested, request.pk)
     return request
 
 
@@ -447,7 +448,6 @@ def _open_placement_request(
 def opt_out(
     *,
     proposal: Proposal,
-    enqueue_after_commit(tasks.notify_placement_requested, request.pk)
     actor,
     context: RequestContext,
     private_reason: str = "",
@@ -482,6 +482,7 @@ def opt_out(
             employee=proposal.employee, source_proposal=proposal, team_preferences=team_preferences
         )
     _reopen_placement_request(proposal)
+    enqueue_after_commit(tasks.notify_decision, record.pk)
     return record
 
 
@@ -489,7 +490,6 @@ def opt_out(
 def withdraw_consent(
     *,
     proposal: Proposal,
-    enqueue_after_commit(tasks.notify_decision, record.pk)
     actor,
     context: RequestContext,
     private_reason: str = "",
@@ -514,6 +514,7 @@ def withdraw_consent(
     proposal.save(update_fields=["state", "decided_at"])
     _event(proposal, ProposalEvent.Kind.CONSENT_WITHDRAWN, actor=actor, at=now)
     _reopen_placement_request(proposal)
+    enqueue_after_commit(tasks.notify_decision, record.pk)
     return record
 
 
@@ -521,7 +522,6 @@ def withdraw_consent(
 def undraft(
     *,
     proposal: Proposal,
-    enqueue_after_commit(tasks.notify_decision, record.pk)
     actor,
     context: RequestContext,
     team_preferences: list[Team],
@@ -552,6 +552,7 @@ def undraft(
         now=now,
     )
     _event(proposal, ProposalEvent.Kind.UNDRAFTED, actor=actor, at=now)
+    enqueue_after_commit(tasks.notify_decision, record.pk)
     return request
 
 
@@ -559,7 +560,6 @@ def undraft(
 
 
 @transaction.atomic
-    enqueue_after_commit(tasks.notify_decision, record.pk)
 def withdraw_proposal(*, proposal: Proposal, actor, now: datetime | None = None) -> Proposal:
     """The proposer (or HR) takes a proposal back before it takes effect."""
     now = now or timezone.now()
@@ -571,6 +571,7 @@ def withdraw_proposal(*, proposal: Proposal, actor, now: datetime | None = None)
     proposal.save(update_fields=["state", "decided_at"])
     _event(proposal, ProposalEvent.Kind.WITHDRAWN, actor=actor, at=now)
     _reopen_placement_request(proposal)
+    enqueue_after_commit(tasks.notify_proposal_withdrawn, proposal.pk)
     return proposal
 
 
@@ -578,7 +579,6 @@ def withdraw_proposal(*, proposal: Proposal, actor, now: datetime | None = None)
 def extend_deadline(
     *, proposal: Proposal, actor, new_deadline: datetime, now: datetime | None = None
 ) -> Proposal:
-    enqueue_after_commit(tasks.notify_proposal_withdrawn, proposal.pk)
     """Give the person more time. Shortening an open window is never allowed."""
     now = now or timezone.now()
     proposal = _lock(proposal)
@@ -613,6 +613,7 @@ def extend_deadline(
         previous=previous.isoformat(),
         new=new_deadline.isoformat(),
     )
+    enqueue_after_commit(tasks.notify_deadline_extended, proposal.pk, event.pk)
     return proposal
 
 
@@ -629,7 +630,6 @@ def expire_overdue_proposals(*, now: datetime | None = None, limit: int = 10_000
     """
     now = now or timezone.now()
     claimed = list(
-    enqueue_after_commit(tasks.notify_deadline_extended, proposal.pk, event.pk)
         # of=self: lock the proposal rows only, not the employees joined for the leave check.
         Proposal.objects.select_for_update(skip_locked=True, of=("self",))
         # Nobody's silence is read while they are on leave: their window is paused.
@@ -679,6 +679,8 @@ def expire_overdue_proposals(*, now: datetime | None = None, limit: int = 10_000
         pk__in=[r["placement_request_id"] for r in rows if r["placement_request_id"]],
         state=PlacementRequest.State.OFFERED,
     ).update(state=PlacementRequest.State.OPEN)
+    # Same transaction: the people concerned are told exactly when the expiry commits.
+    emails.proposals_expired(rows, now=now)
     return ids
 
 
@@ -695,8 +697,6 @@ def apply_move(*, proposal: Proposal, now: datetime | None = None) -> Move | Non
     latest = (
         ConsentRecord.objects.filter(about_kind=PROPOSAL, about_id=str(proposal.pk))
         .order_by("-id")
-    # Same transaction: the people concerned are told exactly when the expiry commits.
-    emails.proposals_expired(rows, now=now)
         .first()
     )
     if latest is None or latest.action != Action.OPT_IN:
@@ -722,21 +722,6 @@ def apply_move(*, proposal: Proposal, now: datetime | None = None) -> Move | Non
         PlacementRequest.objects.filter(pk=proposal.placement_request_id).update(
             state=PlacementRequest.State.FILLED
         )
-    return move
-
-
-def apply_due_moves(*, now: datetime | None = None) -> list[Move]:
-    """Apply every accepted move whose start date has come; each in its own transaction."""
-    now = now or timezone.now()
-    due = Proposal.objects.filter(
-        state=State.OPTED_IN, start_date__lte=timezone.localdate(now), employee__is_active=True
-    ).values_list("pk", flat=True)
-    moves = []
-    for pk in list(due):
-        move = apply_move(proposal=Proposal(pk=pk), now=now)
-        if move is not None:
-            moves.append(move)
-    return moves
     # Other systems act on this (notifications now, webhooks later), so it goes through the
     # outbox: written in this transaction, it cannot be lost between commit and enqueue, and
     # a rollback leaves nothing to send.
@@ -753,6 +738,21 @@ def apply_due_moves(*, now: datetime | None = None) -> list[Move]:
             "applied_at": now.isoformat(),
         },
     )
+    return move
+
+
+def apply_due_moves(*, now: datetime | None = None) -> list[Move]:
+    """Apply every accepted move whose start date has come; each in its own transaction."""
+    now = now or timezone.now()
+    due = Proposal.objects.filter(
+        state=State.OPTED_IN, start_date__lte=timezone.localdate(now), employee__is_active=True
+    ).values_list("pk", flat=True)
+    moves = []
+    for pk in list(due):
+        move = apply_move(proposal=Proposal(pk=pk), now=now)
+        if move is not None:
+            moves.append(move)
+    return moves
 
 
 # --- Leave: response windows pause while the person is away ---------------------------------
