@@ -115,3 +115,59 @@ def test_seeded_demo_ledger_verifies(settings):
     settings.DEBUG = True
     call_command("seed_demo")
     assert verify_chain().intact
+
+
+def test_make_test_explains_in_one_line_when_postgres_is_down():
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/test",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    result = subprocess.run(
+        [sys.executable, "tests/check_services.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    [line] = result.stdout.strip().splitlines()
+    assert line.startswith("PostgreSQL is not reachable at postgres://postgres@127.0.0.1:1/test")
+
+
+def test_make_test_explains_in_one_line_when_redis_is_down():
+    env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    result = subprocess.run(
+        [sys.executable, "tests/check_services.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    [line] = result.stdout.strip().splitlines()
+    assert line.startswith("Redis is not reachable at redis://127.0.0.1:1/0")
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_the_ledger_read_only(admin_client, proposal, employee):
+    from assignments.services import opt_in
+    from tests.conftest import WEB
+
+    record = opt_in(
+        proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
+    )
+    listing = admin_client.get("/admin/consent/consentrecord/")
+    assert listing.status_code == 200
+    assert b"Opted in" in listing.content
+    page = admin_client.get(f"/admin/consent/consentrecord/{record.pk}/change/")
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content  # no save button: view only
+    assert admin_client.get("/admin/consent/consentrecord/add/").status_code == 403
+    deleting = admin_client.post(
+        f"/admin/consent/consentrecord/{record.pk}/delete/", {"post": "yes"}
+    )
+    assert deleting.status_code == 403
+    assert admin_client.get(f"/admin/consent/consentrecord/{record.pk}/change/").status_code == 200
