@@ -84,7 +84,6 @@ def run_callbacks(callbacks):
 
 def send_all_pending():
     """What a worker would do with every queued email: call the task, once per row."""
-    for pk in Notification.objects.filter(email_state=Notification.EmailState.PENDING).values_list(
-        "pk", flat=True
-    ):
+    pending = Notification.objects.filter(email_state=Notification.EmailState.PENDING)
+    for pk in pending.order_by("pk").values_list("pk", flat=True):
         send_notification_email(pk)
