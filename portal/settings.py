@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
+                "assignments.views.navigation",
                 "notifications.context_processors.bell",
                 "assignments.views.navigation",
             ],

@@ -64,3 +64,36 @@ def confirmation(employee, payments, hr_user, deadline):
         moved_on=timezone.localdate() - timedelta(days=200),
         response_deadline=deadline,
     )
+
+
+@pytest.fixture
+def sign_in(live_server, browser):
+    """A fresh browser context signed in as `user` through a real session cookie.
+
+    The sign-in form itself is driven once, in the three-clicks test; the others skip it to
+    keep the suite fast.
+    """
+    from django.conf import settings as django_settings
+    from django.test import Client
+
+    contexts = []
+
+    def _sign_in(user, **context_args):
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(**context_args)
+        context.add_cookies(
+            [
+                {
+                    "name": django_settings.SESSION_COOKIE_NAME,
+                    "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        contexts.append(context)
+        return context.new_page()
+
+    yield _sign_in
+    for context in contexts:
+        context.close()

@@ -248,3 +248,23 @@ def test_dates_follow_the_persons_time_zone(eve_client, employee, proposal):
 
     local = proposal.response_deadline.astimezone(ZoneInfo("Asia/Tokyo"))
     assert local.strftime("%-I:%M") in body or local.strftime("%H:%M") in body
+
+
+def test_dates_and_built_in_phrases_follow_the_browsers_language(eve_client, proposal):
+    body = eve_client.get(url("proposal", proposal), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    month = [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ][proposal.start_date.month - 1]
+    assert f"{proposal.start_date.day}. {month} {proposal.start_date.year}" in body
+    assert '<html lang="de"' in body

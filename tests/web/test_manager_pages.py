@@ -50,8 +50,9 @@ def test_proposing_for_someone_outside_ones_reports_is_forbidden_and_writes_noth
     assert not Proposal.objects.exists() and not ProposalEvent.objects.exists()
 
 
-def test_people_without_reports_cannot_use_the_manager_pages(client, outsider, employee, ai_team,
-                                                             deadline):
+def test_people_without_reports_cannot_use_the_manager_pages(
+    client, outsider, employee, ai_team, deadline
+):
     client.force_login(outsider.user)
     assert client.get("/team/proposals/").status_code == 403
     assert client.get("/team/propose/").status_code == 403
@@ -60,9 +61,7 @@ def test_people_without_reports_cannot_use_the_manager_pages(client, outsider, e
     assert not Proposal.objects.exists()
 
 
-def test_a_too_short_response_window_is_refused_and_explained(
-    manager_client, employee, ai_team
-):
+def test_a_too_short_response_window_is_refused_and_explained(manager_client, employee, ai_team):
     too_soon = timezone.now() + timedelta(days=1)
     response = manager_client.post("/team/propose/", propose_data(employee, ai_team, too_soon))
     body = response.content.decode()
@@ -71,24 +70,33 @@ def test_a_too_short_response_window_is_refused_and_explained(
     assert not Proposal.objects.exists()
 
 
-def test_the_list_shows_decisions_but_never_private_reasons(
-    manager_client, proposal, employee
-):
-    opt_out(proposal=proposal, actor=employee.user, context=WEB,
-            private_reason="My manager is the reason")
+def test_the_list_shows_decisions_but_never_private_reasons(manager_client, proposal, employee):
+    opt_out(
+        proposal=proposal,
+        actor=employee.user,
+        context=WEB,
+        private_reason="My manager is the reason",
+    )
     body = manager_client.get("/team/proposals/").content.decode()
     assert "Eve Employee" in body and "Opted out" in body
     assert "My manager is the reason" not in body
     assert ConsentRecord.objects.get().private_reason == "My manager is the reason"
 
 
-def test_the_list_filters_by_status(manager_client, proposal, employee, manager, payments,
-                                    deadline, start_date):
+def test_the_list_filters_by_status(
+    manager_client, proposal, employee, manager, payments, deadline, start_date
+):
     sam = make_person("sam@example.test", "Sam Second", employee.team, manager=manager)
     from assignments.services import propose_transfer
 
-    propose_transfer(employee=sam, to_team=payments, actor=manager.user, role_description="x",
-                     start_date=start_date, response_deadline=deadline)
+    propose_transfer(
+        employee=sam,
+        to_team=payments,
+        actor=manager.user,
+        role_description="x",
+        start_date=start_date,
+        response_deadline=deadline,
+    )
     opt_out(proposal=proposal, actor=employee.user, context=WEB)
     pending = manager_client.get("/team/proposals/?state=pending").content.decode()
     assert "Sam Second" in pending and "Eve Employee" not in pending

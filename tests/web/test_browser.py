@@ -1,0 +1,240 @@
+"""End to end in real headless Chromium: every page is screenshotted and checked with axe-core.
+
+Screenshots land in tests/screenshots/ (git-ignored), one at desktop width and one at 375 px.
+"""
+
+import re
+from datetime import datetime, time
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from assignments.models import PlacementRequest, Proposal
+from assignments.services import apply_move, opt_in, propose_transfer
+from consent.models import ConsentRecord
+from tests.conftest import WEB, make_person
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AXE = Axe()
+BLOCKING = {"serious", "critical"}
+
+
+def check_page(page, screenshot_dir, name):
+    """Screenshot at desktop and phone width; fail on serious or critical axe violations."""
+    problems = []
+    for width, suffix in ((1280, ""), (375, "-375")):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=screenshot_dir / f"{name}{suffix}.png", full_page=True)
+        results = AXE.run(page)
+        problems += [
+            f"{width}px {v['id']} ({v['impact']}): {v['help']} -> "
+            f"{[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"]
+            if v["impact"] in BLOCKING
+        ]
+        if width == 375:
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{name}: page is {overflow}px wider than a 375px screen"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert not problems, f"{name}: " + "; ".join(problems)
+
+
+def test_an_employee_signs_in_and_opts_in_within_three_clicks(
+    live_server, page, proposal, screenshot_dir
+):
+    page.goto(f"{live_server.url}/")
+    check_page(page, screenshot_dir, "01-home")
+    page.get_by_role("link", name="Sign in").last.click()
+    check_page(page, screenshot_dir, "02-sign-in")
+    page.get_by_label("Email").fill("eve@example.test")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page).to_have_url(re.compile(r"/inbox/$"))
+    check_page(page, screenshot_dir, "03-inbox")
+    page.get_by_role("link", name="Proposal: join Applied AI").click()  # click 1
+    expect(page.get_by_text("About 40% of this work is data labelling.")).to_be_visible()
+    check_page(page, screenshot_dir, "04-proposal")
+    page.get_by_role("button", name="Opt in", exact=True).click()  # click 2
+    expect(page.get_by_role("heading", name="Confirm: you want to opt in")).to_be_visible()
+    check_page(page, screenshot_dir, "05-confirm-opt-in")
+    page.get_by_role("button", name="Opt in", exact=True).click()  # click 3: decided
+
+    expect(page.get_by_role("heading", name="Receipt: Opted in")).to_be_visible()
+    check_page(page, screenshot_dir, "06-receipt")
+    record = ConsentRecord.objects.get()
+    assert record.action == "opt_in" and record.channel == "web"
+    assert "Chrome" in record.user_agent
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download receipt (JSON)").click()
+    assert download.value.suggested_filename == f"consent-receipt-{record.pk}.json"
+
+
+def test_opting_out_with_a_reason_shows_managers_the_decision_but_never_the_reason(
+    payments,
+    live_server,
+    page,
+    employee,
+    manager,
+    ai_team,
+    deadline,
+    start_date,
+    sign_in,
+    screenshot_dir,
+):
+    sam = make_person("sam@example.test", "Sam Second", employee.team, manager=manager)
+    proposal = propose_transfer(
+        employee=sam,
+        to_team=ai_team,
+        actor=manager.user,
+        role_description="Label data, 70%.",
+        data_labelling_percent=70,
+        start_date=start_date,
+        response_deadline=deadline,
+    )
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("sam@example.test")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Proposal: join Applied AI").click()
+    page.get_by_role("button", name="Opt out", exact=True).click()
+    expect(page.get_by_role("heading", name="Confirm: you want to opt out")).to_be_visible()
+    page.get_by_label("Your reason").fill("I was not asked before the memo")
+    check_page(page, screenshot_dir, "10-confirm-opt-out")
+    page.get_by_role("button", name="Opt out", exact=True).click()
+    expect(page.get_by_text("I was not asked before the memo")).to_be_visible()  # own receipt
+    check_page(page, screenshot_dir, "11-receipt-opt-out")
+
+    boss = sign_in(manager.user)
+    boss.goto(f"{live_server.url}/team/proposals/")
+    row = boss.get_by_role("row", name=re.compile("Sam Second"))
+    expect(row).to_contain_text("Opted out")
+    assert "I was not asked before the memo" not in boss.content()
+    check_page(boss, screenshot_dir, "12-team-proposals")
+    boss.get_by_role("combobox", name="Status").select_option("opted_out")
+    boss.get_by_role("button", name="Filter").click()
+    expect(boss.get_by_role("row", name=re.compile("Sam Second"))).to_be_visible()
+
+    boss.get_by_role("link", name="Propose transfer").click()
+    check_page(boss, screenshot_dir, "13-propose")
+    boss.get_by_label("Person").select_option(label="Eve Employee")
+    boss.get_by_label("Team they would join").select_option(label="Payments")
+    boss.get_by_label("Role description").fill("Payments reconciliation; no data labelling.")
+    boss.get_by_role("button", name="Propose transfer").click()
+    expect(boss.get_by_text("Proposal sent to Eve Employee")).to_be_visible()
+    made = Proposal.objects.get(employee=employee, to_team__name="Payments")
+
+    boss.goto(f"{live_server.url}/team/proposals/{made.pk}/extend/")
+    check_page(boss, screenshot_dir, "14-extend")
+    boss.goto(f"{live_server.url}/team/proposals/{made.pk}/withdraw/")
+    check_page(boss, screenshot_dir, "15-withdraw")
+    boss.get_by_role("button", name="Withdraw proposal").click()
+    made.refresh_from_db()
+    assert made.state == Proposal.State.WITHDRAWN
+    proposal.refresh_from_db()
+    assert proposal.state == Proposal.State.OPTED_OUT
+
+
+def test_withdrawing_consent_then_undrafting_after_a_move(
+    live_server,
+    employee,
+    manager,
+    proposal,
+    payments,
+    ai_team,
+    deadline,
+    start_date,
+    sign_in,
+    screenshot_dir,
+):
+    opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB)
+    eve = sign_in(employee.user)
+    eve.goto(f"{live_server.url}/proposals/{proposal.pk}/")
+    check_page(eve, screenshot_dir, "20-proposal-opted-in")
+    eve.get_by_role("button", name="Withdraw consent", exact=True).click()
+    expect(eve.get_by_role("heading", name="Receipt: Withdrew consent")).to_be_visible()
+    proposal.refresh_from_db()
+    assert proposal.state == Proposal.State.OPTED_OUT
+
+    # A second proposal that Eve accepted and that took effect on its start date.
+    moved = propose_transfer(
+        employee=employee,
+        to_team=payments,
+        actor=manager.user,
+        role_description="Payments.",
+        start_date=start_date,
+        response_deadline=deadline,
+    )
+    opt_in(proposal=moved, actor=employee.user, terms_sha256=moved.terms_sha256, context=WEB)
+    on_start = timezone.make_aware(datetime.combine(start_date, time(9)))
+    assert apply_move(proposal=moved, now=on_start) is not None
+
+    eve.goto(f"{live_server.url}/proposals/{moved.pk}/")
+    eve.get_by_role("button", name="Undraft", exact=True).click()
+    check_page(eve, screenshot_dir, "21-undraft-form")
+    eve.get_by_label("First choice").select_option(label="Platform")
+    eve.get_by_label("Second choice").select_option(label="Applied AI")
+    eve.get_by_role("button", name="Undraft", exact=True).click()
+    expect(eve.get_by_role("heading", name="Receipt: Undrafted after the move")).to_be_visible()
+    request = PlacementRequest.objects.get(employee=employee)
+    assert [p.team.name for p in request.preferences.all()] == ["Platform", "Applied AI"]
+
+
+def test_a_retroactive_confirmation_offers_stay_or_undraft(
+    live_server, employee, confirmation, payments, sign_in, screenshot_dir
+):
+    eve = sign_in(employee.user)
+    eve.goto(f"{live_server.url}/inbox/")
+    eve.get_by_role("link", name="Do you want to stay in Platform?").click()
+    expect(eve.get_by_role("button", name="Stay", exact=True)).to_be_visible()
+    check_page(eve, screenshot_dir, "30-retroactive")
+    eve.get_by_role("button", name="Undraft", exact=True).click()
+    eve.get_by_label("First choice").select_option(label="Payments")
+    eve.get_by_role("button", name="Undraft", exact=True).click()
+    expect(eve.get_by_role("heading", name="Receipt: Opted out")).to_be_visible()
+    confirmation.refresh_from_db()
+    assert confirmation.state == Proposal.State.OPTED_OUT
+    assert PlacementRequest.objects.get().preferences.get().team == payments
+
+
+def test_the_decision_works_without_javascript(
+    live_server, employee, proposal, sign_in, screenshot_dir
+):
+    eve = sign_in(employee.user, java_script_enabled=False)
+    eve.goto(f"{live_server.url}/proposals/{proposal.pk}/")
+    eve.get_by_role("button", name="Opt out", exact=True).click()
+    expect(eve).to_have_url(re.compile(rf"/proposals/{proposal.pk}/opt-out/"))
+    eve.get_by_role("button", name="Opt out", exact=True).click()
+    expect(eve.get_by_role("heading", name="Receipt: Opted out")).to_be_visible()
+    assert ConsentRecord.objects.get().action == "opt_out"
+
+
+def test_other_peoples_pages_are_404_and_proposing_outside_ones_reports_is_403(
+    live_server, employee, manager, outsider, proposal, sign_in, screenshot_dir
+):
+    stranger = sign_in(outsider.user)
+    response = stranger.goto(f"{live_server.url}/proposals/{proposal.pk}/")
+    assert response.status == 404
+    check_page(stranger, screenshot_dir, "40-not-found")
+
+    boss = sign_in(manager.user)
+    boss.goto(f"{live_server.url}/team/propose/")
+    # Tamper with the form: put someone who is not Morgan's report into the person list.
+    boss.evaluate(
+        "id => { const o = document.createElement('option'); o.value = id; o.text = 'Oscar';"
+        " document.querySelector('#id_employee').append(o); }",
+        str(outsider.pk),
+    )
+    boss.get_by_label("Person").select_option(label="Oscar")
+    boss.get_by_label("Role description").fill("Anything")
+    with boss.expect_response(re.compile("/team/propose/$")) as answer:
+        boss.get_by_role("button", name="Propose transfer").click()
+    assert answer.value.status == 403
+    expect(boss.get_by_role("heading", name="Not allowed")).to_be_visible()
+    check_page(boss, screenshot_dir, "41-forbidden")
+    assert Proposal.objects.count() == 1
