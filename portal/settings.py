@@ -75,7 +75,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
-                "assignments.views.navigation",
                 "notifications.context_processors.bell",
                 "assignments.views.navigation",
             ],
@@ -152,7 +151,9 @@ DEFAULT_FROM_EMAIL = env_secret("DEFAULT_FROM_EMAIL", "Consent Portal <portal@lo
 REDIS_URL = env_secret("REDIS_URL")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    }
 else:
     _broker_dir = VAR_DIR / "broker"
     for _folder in ("queue", "processed"):
@@ -169,8 +170,6 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-
-# Domain rules.
 if REDIS_URL:
     # How often a worker looks for messages whose worker died (unacked for longer than the
     # visibility timeout) and puts them back. Tests that kill workers shorten both.
@@ -202,6 +201,8 @@ PORTAL_BASE_URL = (env_secret("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rst
 OUTBOX_HANDLERS = {
     "move.effective": ["notifications.emails.move_effective"],
 }
+
+# Domain rules.
 PORTAL_MIN_RESPONSE_WORKING_DAYS = env_int("PORTAL_MIN_RESPONSE_WORKING_DAYS", 5)
 # HR and admin accounts must set up TOTP before using the portal whenever DJANGO_DEBUG is off.
 # Read here from the environment, not from DEBUG at request time: the test runner forces

@@ -8,8 +8,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
-    path("", include("assignments.urls")),
-    path("", include("consent.urls")),
     path("notifications/", include("notifications.urls")),
     path("", include("assignments.urls")),
     path("", include("consent.urls")),
