@@ -21,6 +21,7 @@ import psycopg
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
+from django.utils import timezone
 
 from assignments.models import Employee
 from assignments.permissions import HR_GROUP
@@ -168,15 +169,26 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--employees", type=int, default=100_000)
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="do nothing when this database was already seeded at this size, by this "
+            "version of the command, less than --max-age-days ago (exit 3 if it holds other data)",
+        )
+        parser.add_argument("--max-age-days", type=int, default=14)
 
-    def handle(self, *args, employees, **options):
+    def handle(self, *args, employees, if_missing, max_age_days, **options):
         if connection.vendor != "postgresql":
             raise CommandError("seed_scale streams rows with COPY; it needs PostgreSQL")
         if employees < 100:
             raise CommandError("--employees must be at least 100")
+        if if_missing and self._seeded_recently(employees, max_age_days):
+            self.stdout.write(f"already seeded with {employees} employees")
+            return
         if Employee.objects.exists():
             raise CommandError(
-                "seed_scale fills an empty organisation; this database already has employees"
+                "seed_scale fills an empty organisation; this database already has employees",
+                returncode=3,
             )
         started = time.monotonic()
         counts = Seeder(employees).run()
@@ -186,6 +198,25 @@ class Command(BaseCommand):
             f"seeded {employees} employees, {counts['teams']} teams, {counts['campaigns']} "
             f"campaigns, {counts['proposals']} proposals, {counts['records']} ledger records, "
             f"{counts['moves']} moves in {seconds:.1f} s"
+        )
+
+    def _seeded_recently(self, employees: int, max_age_days: int) -> bool:
+        # Seeded pending proposals have deadlines 20 to 60 days out: an older seed would
+        # hand the deadline sweep more overdue rows than the benchmark planted.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", [MARKER_TABLE])
+            if cursor.fetchone()[0] is None:
+                return False
+            cursor.execute(
+                f"SELECT employees, version, seeded_at FROM {MARKER_TABLE} "
+                "ORDER BY seeded_at DESC LIMIT 1"
+            )
+            row = cursor.fetchone()
+        return (
+            row is not None
+            and row[0] == employees
+            and row[1] == SEED_VERSION
+            and timezone.now() - row[2] < timedelta(days=max_age_days)
         )
 
     def _write_marker(self, employees: int, seconds: float):

@@ -1,0 +1,349 @@
+"""Workloads that run inside Django, one process each, so each reports its own peak memory.
+
+    python -m bench.workloads campaign --count 7000 --repeat 3
+    python -m bench.workloads sweep --count 7000 --repeat 3
+    python -m bench.workloads pages --sessions 300 --targets FILE
+
+The runner starts these with DATABASE_URL pointing at the bench database. Each prints one
+JSON object on its last line of output. Times are medians of `--repeat` runs; every run of
+the project's code and of its floor commits, like production would.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import timedelta
+
+ROLE = (
+    "Join the AI initiative's evaluation team. About 30% of the work is labelling and reviewing "
+    "model outputs; the rest is tooling. Same grade and pay."
+)
+
+
+def setup_django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    import django
+
+    django.setup()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def raw_connection():
+    """A plain psycopg connection to the same database: the floor never goes through the ORM."""
+    import psycopg
+    from django.db import connection
+
+    return psycopg.connect(**connection.get_connection_params())
+
+
+def spread_employee_ids(count: int) -> list[int]:
+    """`count` active employees spread evenly over the whole organisation."""
+    from assignments.models import Employee
+    from assignments.permissions import HR_GROUP
+
+    # HR partners are left out: with DEBUG off their pages first ask for a second factor.
+    people = Employee.objects.filter(is_active=True).exclude(user__groups__name=HR_GROUP)
+    ids = list(people.order_by("pk").values_list("pk", flat=True))
+    if len(ids) < count:
+        raise SystemExit(f"only {len(ids)} active employees; {count} needed")
+    step = len(ids) / count
+    return [ids[int(k * step)] for k in range(count)]
+
+
+def hr_user():
+    from django.contrib.auth import get_user_model
+
+    from assignments.permissions import HR_GROUP
+
+    return get_user_model().objects.filter(groups__name=HR_GROUP).order_by("pk").first()
+
+
+def new_team(label: str):
+    from assignments.models import Team
+
+    tag = uuid.uuid4().hex[:10]
+    return Team.objects.create(
+        name=f"Bench {label} {tag}", slug=f"bench-{label}-{tag}", kind=Team.Kind.AI_INITIATIVE
+    )
+
+
+def id_tables(conn) -> list[str]:
+    rows = conn.execute(
+        "SELECT c.table_name FROM information_schema.columns c "
+        "JOIN information_schema.tables t USING (table_schema, table_name) "
+        "WHERE c.table_schema = 'public' AND c.column_name = 'id' "
+        "AND c.data_type IN ('bigint', 'integer') AND t.table_type = 'BASE TABLE'"
+    ).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def max_ids(conn, tables) -> dict[str, int]:
+    return {
+        t: conn.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{t}"').fetchone()[0] for t in tables
+    }
+
+
+# --- campaign ------------------------------------------------------------------------------
+
+
+def campaign(count: int, repeat: int) -> dict:
+    """propose_campaign for `count` people vs COPY of exactly the rows it wrote."""
+    from django.utils import timezone
+
+    from assignments.deadlines import minimum_deadline
+    from assignments.models import Campaign, Employee
+    from assignments.services import propose_campaign
+
+    actor = hr_user()
+    people = spread_employee_ids(count)
+    raw = raw_connection()
+    tables = id_tables(raw)
+    raw.commit()
+    timings = []
+    for _ in range(repeat):
+        team = new_team("campaign")
+        drive = Campaign.objects.create(
+            name=f"Bench drive {team.slug}",
+            slug=team.slug,
+            description="Staffing the AI initiative; about 30% of the work is data labelling.",
+            data_labelling_percent=30,
+            created_by=actor,
+        )
+        drive.target_teams.add(team)
+        now = timezone.now()
+        deadline = minimum_deadline(now) + timedelta(hours=1)
+        before = max_ids(raw, tables)
+        raw.commit()
+        started = time.perf_counter()
+        created = propose_campaign(
+            campaign=drive,
+            employees=[Employee(pk=pk) for pk in people],
+            to_team=team,
+            actor=actor,
+            role_description=ROLE,
+            start_date=timezone.localdate(deadline) + timedelta(days=14),
+            response_deadline=deadline,
+            now=now,
+        )
+        timings.append(time.perf_counter() - started)
+        if len(created) != count:
+            raise SystemExit(f"propose_campaign created {len(created)} proposals, not {count}")
+        del created
+    after = max_ids(raw, tables)
+    raw.commit()
+    written = {t: after[t] - before[t] for t in tables if after[t] > before[t]}
+    floors = [copy_same_rows(raw, written, before) for _ in range(repeat)]
+    raw.close()
+    return {
+        "value": statistics.median(timings),
+        "floor": statistics.median(floors),
+        "runs": timings,
+        "floor_runs": floors,
+        "rows_written": written,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def copy_same_rows(raw, written: dict[str, int], before: dict[str, int]) -> float:
+    """Take the rows the service wrote out, then time COPYing them back in one transaction.
+
+    The rows are removed with triggers off (session_replication_role = replica: the ledger
+    and move guards refuse DELETE), then triggers and foreign-key checks come back on before
+    the timed COPY, so the floor pays for the same constraints the service did.
+    """
+    dumps = {}
+    for table in written:
+        with raw.cursor().copy(
+            f'COPY (SELECT * FROM "{table}" WHERE id > {before[table]} ORDER BY id) TO STDOUT'
+        ) as copy:
+            dumps[table] = b"".join(bytes(block) for block in copy)
+    raw.commit()
+    raw.execute("SET LOCAL session_replication_role = replica")
+    for table in written:
+        raw.execute(f'DELETE FROM "{table}" WHERE id > {before[table]}')
+    raw.execute("SET LOCAL session_replication_role = origin")
+    started = time.perf_counter()
+    for table, data in dumps.items():
+        with raw.cursor().copy(f'COPY "{table}" FROM STDIN') as copy:
+            copy.write(data)
+    raw.commit()
+    return time.perf_counter() - started
+
+
+# --- sweep ---------------------------------------------------------------------------------
+
+
+def add_overdue(raw, people: list[int], now) -> int:
+    """COPY one overdue pending proposal for each person, into a fresh team (untimed setup)."""
+    from consent.ledger import sha256_of
+
+    team = new_team("sweep")
+    proposer = hr_user().pk
+    teams = dict(
+        raw.execute(
+            "SELECT id, team_id FROM assignments_employee WHERE id = ANY(%s)", [people]
+        ).fetchall()
+    )
+    deadline = now - timedelta(hours=1)
+    created = now - timedelta(days=15)
+    start = (now + timedelta(days=14)).date()
+    with raw.cursor().copy(
+        "COPY assignments_proposal (employee_id, from_team_id, to_team_id, proposed_by_id, kind, "
+        "role_description, data_labelling_percent, start_date, response_deadline, state, "
+        "terms_version, terms_sha256, created_at) FROM STDIN"
+    ) as copy:
+        for pk in people:
+            terms = sha256_of(f"{pk}:{team.pk}:{ROLE}")
+            copy.write_row(
+                (pk, teams[pk], team.pk, proposer, "transfer", ROLE, 30, start, deadline,
+                 "pending", "1", terms, created)
+            )  # fmt: skip
+    raw.commit()
+    overdue = raw.execute(
+        "SELECT COUNT(*) FROM assignments_proposal WHERE state = 'pending' "
+        "AND response_deadline < %s",
+        [now],
+    ).fetchone()[0]
+    raw.commit()
+    if overdue != len(people):
+        raise SystemExit(
+            f"{overdue} overdue proposals, {len(people)} expected: the seeded data has aged; "
+            "re-seed with `python -m bench --reseed`"
+        )
+    return team.pk
+
+
+def sweep(count: int, repeat: int) -> dict:
+    """expire_overdue_proposals over `count` overdue proposals vs one UPDATE of such rows."""
+    from django.utils import timezone
+
+    from assignments.services import expire_overdue_proposals
+
+    people = spread_employee_ids(count)
+    raw = raw_connection()
+    timings, floors = [], []
+    for _ in range(repeat):
+        now = timezone.now()
+        add_overdue(raw, people, now)
+        started = time.perf_counter()
+        raw.execute(
+            "UPDATE assignments_proposal SET state = 'expired', decided_at = %s "
+            "WHERE state = 'pending' AND response_deadline < %s",
+            [now, now],
+        )
+        raw.commit()
+        floors.append(time.perf_counter() - started)
+
+        now = timezone.now()
+        add_overdue(raw, people, now)
+        started = time.perf_counter()
+        expired = expire_overdue_proposals(now=now)
+        timings.append(time.perf_counter() - started)
+        if len(expired) != count:
+            raise SystemExit(f"the sweep expired {len(expired)} proposals, not {count}")
+    raw.close()
+    return {
+        "value": statistics.median(timings),
+        "floor": statistics.median(floors),
+        "runs": timings,
+        "floor_runs": floors,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+# --- pages: sessions for the load generator, and query counts --------------------------------
+
+PAGES = {"inbox": "/inbox/", "proposal": "/proposals/{id}/"}
+
+
+def pages(sessions: int, targets: str) -> dict:
+    """Log in `sessions` employees and write their page URLs for the load generator.
+
+    Also counts the queries each page makes for a few typical people, in this process.
+    """
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import Resolver404, resolve
+
+    from assignments.models import Employee, Proposal
+
+    present = {}
+    for name, pattern in PAGES.items():
+        try:
+            resolve(pattern.format(id=1))
+            present[name] = True
+        except Resolver404:
+            present[name] = False
+    people = spread_employee_ids(sessions)
+    latest = dict(
+        Proposal.objects.filter(employee_id__in=people)
+        .order_by("employee_id", "-created_at")
+        .distinct("employee_id")
+        .values_list("employee_id", "pk")
+    )
+    users = dict(Employee.objects.filter(pk__in=people).values_list("pk", "user_id"))
+    from django.contrib.auth import get_user_model
+
+    user_objects = get_user_model().objects.in_bulk(list(users.values()))
+    queries = {name: [] for name in PAGES}
+    statuses = {name: set() for name in PAGES}
+    with open(targets, "w") as out:
+        for n, pk in enumerate(people):
+            client = Client()
+            client.force_login(user_objects[users[pk]])
+            cookie = f"sessionid={client.cookies['sessionid'].value}"
+            paths = {"inbox": "/inbox/", "proposal": f"/proposals/{latest[pk]}/"}
+            for name, path in paths.items():
+                out.write(f"{name}\t{path}\t{cookie}\n")
+                if present[name] and n < 5:  # query counts for the first few people
+                    with CaptureQueriesContext(connection) as captured:
+                        try:
+                            status = client.get(path).status_code
+                        except Exception as exc:  # the page crashed: report, do not hide
+                            status = f"error: {exc.__class__.__name__}: {exc}"[:200]
+                    queries[name].append(len(captured))
+                    statuses[name].add(status)
+    return {
+        "present": present,
+        "queries": {name: max(counts) if counts else None for name, counts in queries.items()},
+        "query_samples": queries,
+        "statuses": {name: sorted(map(str, s)) for name, s in statuses.items()},
+        "sessions": len(people),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.workloads")
+    parser.add_argument("workload", choices=["campaign", "sweep", "pages"])
+    parser.add_argument("--count", type=int, default=7000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=300)
+    parser.add_argument("--targets", default="")
+    args = parser.parse_args(argv)
+    setup_django()
+    if args.workload == "campaign":
+        result = campaign(args.count, args.repeat)
+    elif args.workload == "sweep":
+        result = sweep(args.count, args.repeat)
+    else:
+        result = pages(args.sessions, args.targets)
+    sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
