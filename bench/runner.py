@@ -105,6 +105,7 @@ def prepare_database(employees: int, reseed: bool) -> tuple[str, float | None]:
     """Make sure the seeded template exists and is migrated; copy it to the work database."""
     base = database_name(DATABASE_URL)
     template = f"{base}_seed_{employees}"
+    log(f"preparing {template} ({employees:,} employees; seeded once, then reused)")
     if reseed or not exists(template):
         admin(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
         admin(f'CREATE DATABASE "{template}"')
@@ -125,6 +126,23 @@ def prepare_database(employees: int, reseed: bool) -> tuple[str, float | None]:
     admin(f'DROP DATABASE IF EXISTS "{base}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{base}" TEMPLATE "{template}" STRATEGY FILE_COPY')
     return base, seed_seconds
+
+
+def services_problem() -> str | None:
+    """One line saying which service is unreachable, or None."""
+    import redis
+
+    admin_url = with_database(DATABASE_URL, "postgres")
+    try:
+        psycopg.connect(admin_url, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+        return f"PostgreSQL is not reachable at {admin_url} ({first}); start it and retry."
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        return f"Redis is not reachable at {REDIS_URL} ({exc}); start it and retry."
+    return None
 
 
 def flush_redis() -> None:
@@ -448,15 +466,20 @@ def main(argv=None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed: `apt-get install wrk` (make bench does it)", file=sys.stderr)
         return 2
+    problem = services_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     started = time.monotonic()
     rows: list[dict] = []
     pages_by_size: dict[str, dict] = {}
+    seeding: dict[str, float] = {}
     sizes = QUICK if args.quick else FULL
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         for label, employees, count in sizes:
             database, seed_seconds = prepare_database(employees, args.reseed)
             if seed_seconds is not None:
-                log(f"seeded {employees:,} employees in {seed_seconds:.0f} s")
+                seeding[label] = round(seed_seconds, 1)
             flush_redis()
             log(f"@{label}: campaign of {count:,}")
             result = workload(database, "campaign", "--count", str(count),
@@ -479,8 +502,9 @@ def main(argv=None) -> int:
         r["workload"]))  # fmt: skip
     RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))
+    seeded = "".join(f"; seeded @{k} in {v:.0f} s" for k, v in seeding.items())
     print(
-        f"\n{os.cpu_count()} cores; {time.monotonic() - started:.0f} s; "
+        f"\n{os.cpu_count()} cores; {time.monotonic() - started:.0f} s{seeded}; "
         f"{sum(r['pass'] for r in rows)}/{len(rows)} pass; rows in {RESULTS.relative_to(ROOT)}"
     )
     return 0 if all(r["pass"] for r in rows) else 1
