@@ -1,0 +1,66 @@
+"""The rows `make bench` prints and writes to bench/results.json have the promised shape."""
+
+import json
+
+from bench import runner
+
+KEYS = {"workload", "size", "value", "floor", "ratio", "target", "pass", "peak_rss_mb"}
+
+
+def fake_pages(p95_ms: float, rss: float, queries: int) -> dict:
+    def measured(p95):
+        client = {"rps": 1000.0, "p99_us": 9000, "errors": 0, "requests": 5000}
+        return {"client": client, "server_p50_ms": p95 / 2, "server_p95_ms": p95,
+                "server_p99_ms": p95 * 2, "non_2xx": 0}  # fmt: skip
+
+    return {
+        "info": {
+            "present": {"inbox": True, "proposal": False},
+            "queries": {"inbox": queries, "proposal": None},
+            "statuses": {"inbox": ["200"], "proposal": []},
+        },
+        "measured": {"floor": measured(1.0), "inbox": measured(p95_ms)},
+        "worker_peak_mb": rss,
+    }
+
+
+def test_rows_have_the_promised_keys_and_survive_a_json_round_trip(tmp_path):
+    service = {"value": 2.0, "floor": 0.5, "runs": [2.0], "floor_runs": [0.5], "peak_rss_mb": 90}
+    small = fake_pages(p95_ms=20, rss=80, queries=7)
+    rows = [
+        runner.service_row("campaign", "100k", 7000, service),
+        *runner.page_rows("100k", fake_pages(p95_ms=30, rss=81, queries=7), small),
+    ]
+
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(rows))
+    loaded = json.loads(path.read_text())
+
+    assert all(set(r) >= KEYS for r in loaded)
+    assert all(isinstance(r["pass"], bool) for r in loaded)
+    campaign, floor, inbox, proposal = loaded
+    assert campaign["ratio"] == 4.0 and campaign["pass"] is True
+    assert floor["workload"] == "http-floor" and floor["value"] == 1000.0
+    assert inbox["ratio"] == 30.0 and inbox["pass"] is True
+    assert proposal["status"] == "missing" and proposal["pass"] is False
+
+
+def test_a_page_whose_query_count_grows_with_the_data_fails():
+    small = fake_pages(p95_ms=20, rss=80, queries=7)
+    rows = runner.page_rows("100k", fake_pages(p95_ms=30, rss=81, queries=8), small)
+
+    inbox = next(r for r in rows if r["workload"] == "inbox")
+    assert inbox["pass"] is False
+    assert inbox["checks"]["queries_flat"] is False
+
+
+def test_the_table_has_one_line_per_row_under_the_promised_header():
+    rows = runner.page_rows("10k", fake_pages(p95_ms=20, rss=80, queries=7), None)
+
+    lines = runner.table(rows).splitlines()
+
+    assert lines[0].split(" | ")[0].strip() == "workload"
+    assert [c.strip() for c in lines[0].split("|")] == [
+        "workload", "size", "this project", "floor", "ratio", "target", "pass/fail"
+    ]  # fmt: skip
+    assert len(lines) == 2 + len(rows)
