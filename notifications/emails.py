@@ -75,6 +75,22 @@ def _proposer_name(p: Proposal) -> str:
     return employee.name if employee else (p.proposed_by.get_full_name() or p.proposed_by.email)
 
 
+def _proposer_names(proposals: list[Proposal]) -> dict[int, str]:
+    """`_proposer_name` for a whole batch in one query: a campaign has thousands of proposals
+    and a query each made notifying 7,000 people take about ten seconds (make bench)."""
+    names = dict(
+        Employee.objects.filter(user_id__in={p.proposed_by_id for p in proposals}).values_list(
+            "user_id", "name"
+        )
+    )
+    return {
+        p.proposed_by_id: names.get(p.proposed_by_id)
+        or p.proposed_by.get_full_name()
+        or p.proposed_by.email
+        for p in proposals
+    }
+
+
 # --- To the employee ---------------------------------------------------------------------
 
 
@@ -83,13 +99,14 @@ def proposals_arrived(proposal_ids: list[int]) -> list[int]:
     proposals = [
         p for p in _proposals().filter(pk__in=proposal_ids) if p.state == Proposal.State.PENDING
     ]
+    proposer_names = _proposer_names(proposals)
     return notify_many(
         [
             NotificationSpec(
                 recipient_id=p.employee.user_id,
                 kind=Kind.PROPOSAL_ARRIVED,
                 dedupe_key=f"proposal_arrived:{p.pk}",
-                context={**_proposal_context(p), "proposer_name": _proposer_name(p)},
+                context={**_proposal_context(p), "proposer_name": proposer_names[p.proposed_by_id]},
                 url=_url("assignments:proposal", p.pk),
             )
             for p in proposals
