@@ -349,7 +349,7 @@ def service_row(name, label, count, result) -> dict:
         floor_is=floor_name,
         runs=result["runs"],
         floor_runs=result["floor_runs"],
-        **({"rows_written": result["rows_written"]} if "rows_written" in result else {}),
+        **{k: result[k] for k in ("service_only_runs", "tasks_run", "rows_written") if k in result},
     )
 
 
