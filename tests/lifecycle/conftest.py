@@ -1,6 +1,8 @@
 """Real parts for the background tests: an SMTP server that counts, the Redis broker, and a
 helper that runs the services' on-commit callbacks the way a committed request would."""
 
+import logging
+import socket
 import threading
 from collections import Counter
 from email import message_from_bytes
@@ -44,10 +46,14 @@ class CountingHandler:
 
 @pytest.fixture
 def smtp_server():
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
     handler = CountingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=0)
+    with socket.socket() as probe:  # a free port (aiosmtpd's readiness check needs a real one)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    handler.port = controller.server.sockets[0].getsockname()[1]
+    handler.port = port
     try:
         yield handler
     finally:
