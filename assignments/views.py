@@ -92,6 +92,8 @@ def inbox(request):
     proposals = list(inbox_for(employee)) if employee else []
     pending = [p for p in proposals if p.state == State.PENDING]
     decided = [p for p in proposals if p.state != State.PENDING]
+    for proposal in pending:  # passed but not yet swept by the expiry task
+        proposal.deadline_passed = _deadline_passed(proposal)
     return render(
         request,
         "assignments/inbox.html",
