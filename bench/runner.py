@@ -322,6 +322,8 @@ def row(workload, size, value, unit, floor, target, passed, rss, **detail) -> di
         "target": target,
         "pass": bool(passed),
         "peak_rss_mb": rss,
+        # Other work on the machine inflates absolute times; ratios suffer much less.
+        "loadavg_1m": round(os.getloadavg()[0], 2),
         **detail,
     }
 
@@ -504,7 +506,8 @@ def main(argv=None) -> int:
     print(table(rows))
     seeded = "".join(f"; seeded @{k} in {v:.0f} s" for k, v in seeding.items())
     print(
-        f"\n{os.cpu_count()} cores; {time.monotonic() - started:.0f} s{seeded}; "
+        f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+        f"{time.monotonic() - started:.0f} s{seeded}; "
         f"{sum(r['pass'] for r in rows)}/{len(rows)} pass; rows in {RESULTS.relative_to(ROOT)}"
     )
     return 0 if all(r["pass"] for r in rows) else 1
