@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from assignments.models import (
     Campaign,
@@ -10,6 +10,7 @@ from assignments.models import (
     ProposalEvent,
     Team,
 )
+from assignments.services import end_leave, start_leave
 
 
 @admin.register(Team)
@@ -22,15 +23,30 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Employee)
 class EmployeeAdmin(admin.ModelAdmin):
-    list_display = ("name", "email", "title", "team", "manager", "is_active")
-    list_filter = ("is_active", "team")
+    list_display = ("name", "email", "title", "team", "manager", "is_active", "on_leave_since")
+    list_filter = ("is_active", "team", ("on_leave_since", admin.EmptyFieldListFilter))
     search_fields = ("name", "email", "external_id")
     list_select_related = ("team", "manager")
     raw_id_fields = ("user", "manager")
+    actions = ["mark_on_leave", "mark_back_from_leave"]
 
     def get_readonly_fields(self, request, obj=None):
-        # A team changes only through a consented Move, never by editing a person.
-        return ("team",) if obj is not None else ()
+        # A team changes only through a consented Move, never by editing a person; leave
+        # only through the actions below, which pause and extend response windows.
+        return ("team", "on_leave_since") if obj is not None else ("on_leave_since",)
+
+    @admin.action(description="Mark on leave (pauses their response windows)")
+    def mark_on_leave(self, request, queryset):
+        for employee in queryset:
+            start_leave(employee=employee, actor=request.user)
+        self.message_user(request, f"{queryset.count()} marked on leave.", messages.SUCCESS)
+
+    @admin.action(description="Mark back from leave (extends open deadlines by the days away)")
+    def mark_back_from_leave(self, request, queryset):
+        extended = sum(len(end_leave(employee=e, actor=request.user)) for e in queryset)
+        self.message_user(
+            request, f"Back from leave; {extended} open deadline(s) extended.", messages.SUCCESS
+        )
 
 
 @admin.register(Campaign)

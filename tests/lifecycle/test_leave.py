@@ -82,3 +82,25 @@ def test_someone_on_leave_may_still_decide(monday_proposal, employee, hr_user):
         )
     monday_proposal.refresh_from_db()
     assert monday_proposal.state == Proposal.State.OPTED_IN
+
+
+def test_hr_marks_leave_and_return_in_the_admin(
+    client, admin_user, monday_proposal, employee, settings
+):
+    # The TOTP rule for admins has its own tests; here the admin action is what matters.
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "RequireMfa" not in m]
+    url = "/admin/assignments/employee/"
+    with time_machine.travel(MONDAY + timedelta(days=2), tick=False):
+        client.force_login(admin_user)  # a session made in the travelled-to time
+        client.post(url, {"action": "mark_on_leave", "_selected_action": [employee.pk]})
+    employee.refresh_from_db()
+    assert employee.on_leave_since == MONDAY + timedelta(days=2)
+    with time_machine.travel(MONDAY + timedelta(days=7), tick=False):  # the next Monday
+        client.force_login(admin_user)
+        response = client.post(
+            url, {"action": "mark_back_from_leave", "_selected_action": [employee.pk]}
+        )
+    assert response.status_code == 302
+    monday_proposal.refresh_from_db()
+    # Away Wed, Thu, Fri: 3 working days.
+    assert monday_proposal.response_deadline == add_working_days(add_working_days(MONDAY, 5), 3)
