@@ -42,16 +42,19 @@ test: $(VENV)/.installed-test
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Speed and memory at 10,000 and 100,000 employees, as ratios to floors measured in the same
-# run (README, "Benchmarks"). QUICK=1: the 10,000 size only. Not part of `make test`.
+# run (README, "Benchmarks"). QUICK=1: the 10,000 size only; PROFILE=1: also write pyinstrument
+# profiles of the services to var/bench-profiles/. Not part of `make test`.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
 QUICK ?=
+PROFILE ?=
 
 bench: $(VENV)/.installed-run
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(if $(PROFILE),$(VENV)/bin/pip install --quiet -e '.[bench]',)
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
-		$(PY) -m bench $(if $(QUICK),--quick,)
+		$(PY) -m bench $(if $(QUICK),--quick,) $(if $(PROFILE),--profile,)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

@@ -30,6 +30,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
+PROFILES = ROOT / "var" / "bench-profiles"
 PYTHON = sys.executable
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 
@@ -463,7 +464,19 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tenth size only (10k employees)")
     parser.add_argument("--reseed", action="store_true", help="seed the templates again")
     parser.add_argument("--repeat", type=int, default=3, help="runs per service timing")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help=f"also profile one extra run of each service (pyinstrument) into {PROFILES}",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        try:
+            import pyinstrument  # noqa: F401
+        except ImportError:
+            print("--profile needs pyinstrument: pip install -e '.[bench]'", file=sys.stderr)
+            return 2
+        os.environ["BENCH_PROFILE_DIR"] = str(PROFILES)
     sys.path.insert(0, str(ROOT))
     if shutil.which("wrk") is None:
         print("wrk is not installed: `apt-get install wrk` (make bench does it)", file=sys.stderr)

@@ -16,12 +16,36 @@ import statistics
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 ROLE = (
     "Join the AI initiative's evaluation team. About 30% of the work is labelling and reviewing "
     "model outputs; the rest is tooling. Same grade and pay."
 )
+
+
+# With `python -m bench --profile`: one extra, untimed run of each service under pyinstrument.
+PROFILE_DIR = os.environ.get("BENCH_PROFILE_DIR", "")
+
+
+@contextmanager
+def profiled(name: str, enabled: bool):
+    if not enabled:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        Path(PROFILE_DIR).mkdir(parents=True, exist_ok=True)
+        text = profiler.output_text(unicode=False, color=False)
+        (Path(PROFILE_DIR) / f"{name}.txt").write_text(text)
 
 
 def setup_django():
@@ -133,7 +157,8 @@ def campaign(count: int, repeat: int) -> dict:
     raw.commit()
     sent = record_enqueued_tasks()
     timings, service_timings, tasks_run = [], [], []
-    for _ in range(repeat):
+    for run in range(repeat + bool(PROFILE_DIR)):
+        profiling = run == repeat
         team = new_team("campaign")
         drive = Campaign.objects.create(
             name=f"Bench drive {team.slug}",
@@ -148,22 +173,26 @@ def campaign(count: int, repeat: int) -> dict:
         before = max_ids(raw, tables)
         raw.commit()
         sent.clear()
-        started = time.perf_counter()
-        created = propose_campaign(
-            campaign=drive,
-            employees=[Employee(pk=pk) for pk in people],
-            to_team=team,
-            actor=actor,
-            role_description=ROLE,
-            start_date=timezone.localdate(deadline) + timedelta(days=14),
-            response_deadline=deadline,
-            now=now,
-        )
-        service_timings.append(time.perf_counter() - started)
-        queued = list(sent)
-        for task, args, kwargs in queued:
-            task.apply(args=args, kwargs=kwargs, throw=True)
-        timings.append(time.perf_counter() - started)
+        with profiled(f"campaign-{count}", profiling):
+            started = time.perf_counter()
+            created = propose_campaign(
+                campaign=drive,
+                employees=[Employee(pk=pk) for pk in people],
+                to_team=team,
+                actor=actor,
+                role_description=ROLE,
+                start_date=timezone.localdate(deadline) + timedelta(days=14),
+                response_deadline=deadline,
+                now=now,
+            )
+            service_only = time.perf_counter() - started
+            queued = list(sent)
+            for task, args, kwargs in queued:
+                task.apply(args=args, kwargs=kwargs, throw=True)
+            total = time.perf_counter() - started
+        if not profiling:
+            service_timings.append(service_only)
+            timings.append(total)
         tasks_run = [task.name for task, _, _ in queued]
         if len(created) != count:
             raise SystemExit(f"propose_campaign created {len(created)} proposals, not {count}")
@@ -282,6 +311,11 @@ def sweep(count: int, repeat: int) -> dict:
         timings.append(time.perf_counter() - started)
         if len(expired) != count:
             raise SystemExit(f"the sweep expired {len(expired)} proposals, not {count}")
+    if PROFILE_DIR:
+        now = timezone.now()
+        add_overdue(raw, people, now)
+        with profiled(f"sweep-{count}", True):
+            expire_overdue_proposals(now=now)
     raw.close()
     return {
         "value": statistics.median(timings),
