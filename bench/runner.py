@@ -443,7 +443,12 @@ def table(rows: list[dict]) -> str:
             [
                 r["workload"],
                 r["size"],
-                fmt(r["value"], r["unit"]),
+                fmt(r["value"], r["unit"])
+                + (
+                    f", p99 {r['client_p99_ms']:.0f} ms"
+                    if "client_p99_ms" in r and r["workload"] == "http-floor"
+                    else ""
+                ),
                 fmt(r["floor"], floor_unit),
                 "-" if r["ratio"] is None else f"{r['ratio']:.1f}x",
                 r["target"],
