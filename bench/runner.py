@@ -233,6 +233,18 @@ class Gunicorn:
                 self.proc.kill()
                 self.proc.wait()
 
+    def worker_cpu_seconds(self) -> float:
+        """User + system CPU time of all workers so far (from /proc, in clock ticks)."""
+        total = 0
+        for pid in children(self.proc.pid):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (FileNotFoundError, IndexError):
+                pass
+        return total / os.sysconf("SC_CLK_TCK")
+
     def worker_peak_mb(self) -> float:
         return max((proc_peak_mb(pid) for pid in children(self.proc.pid)), default=0.0)
 
@@ -292,9 +304,10 @@ def load_pages(database: str, quick: bool, workdir: Path) -> dict:
             if kind != "floor" and not info["present"][kind]:
                 continue
             wrk(kind, targets, warmup)
-            offset = server.log_offset()
+            offset, cpu = server.log_offset(), server.worker_cpu_seconds()
             client = wrk(kind, targets, seconds)
             time.sleep(0.3)  # let the workers finish writing the access log
+            cpu = server.worker_cpu_seconds() - cpu
             times, bad = server.server_times_ms(offset)
             measured[kind] = {
                 "client": client,
@@ -302,6 +315,8 @@ def load_pages(database: str, quick: bool, workdir: Path) -> dict:
                 "server_p95_ms": percentile(times, 95),
                 "server_p99_ms": percentile(times, 99),
                 "logged": len(times),
+                # Less sensitive to other load on the machine than wall time (database excluded).
+                "worker_cpu_ms_per_request": round(cpu * 1000 / len(times), 2) if times else None,
                 "non_2xx": bad,
             }
         worker_peak = server.worker_peak_mb()
@@ -352,7 +367,11 @@ def service_row(name, label, count, result) -> dict:
         floor_is=floor_name,
         runs=result["runs"],
         floor_runs=result["floor_runs"],
-        **{k: result[k] for k in ("service_only_runs", "tasks_run", "rows_written") if k in result},
+        **{
+            k: result[k]
+            for k in ("python_cpu_runs", "service_only_runs", "tasks_run", "rows_written")
+            if k in result
+        },
     )
 
 
@@ -411,6 +430,8 @@ def page_rows(label: str, pages: dict, smaller: dict | None) -> list[dict]:
                 checks=checks,
                 server_p50_ms=m["server_p50_ms"],
                 server_p99_ms=m["server_p99_ms"],
+                worker_cpu_ms_per_request=m.get("worker_cpu_ms_per_request"),
+                floor_worker_cpu_ms_per_request=floor.get("worker_cpu_ms_per_request"),
                 client_p99_ms=m["client"]["p99_us"] / 1000,
                 rps=round(m["client"]["rps"], 1),
                 requests=m["client"]["requests"],
