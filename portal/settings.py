@@ -126,6 +126,10 @@ ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
 # (portal.middleware.RequireMfaForPrivilegedMiddleware).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Consent Portal"
+# allauth refuses authenticators for unverified addresses to stop an attacker who signed up
+# with someone else's email. Here nobody signs up: addresses come from the HRIS, so a person
+# whose address row is unverified must still be able to add TOTP.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

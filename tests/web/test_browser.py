@@ -238,3 +238,23 @@ def test_other_peoples_pages_are_404_and_proposing_outside_ones_reports_is_403(
     expect(boss.get_by_role("heading", name="Not allowed")).to_be_visible()
     check_page(boss, screenshot_dir, "41-forbidden")
     assert Proposal.objects.count() == 1
+
+
+def test_account_pages_are_accessible_too(live_server, page, employee, sign_in, screenshot_dir):
+    page.goto(f"{live_server.url}/accounts/password/reset/")
+    check_page(page, screenshot_dir, "50-password-reset")
+    page.get_by_label("Email").fill("eve@example.test")
+    page.get_by_role("button", name=re.compile("Reset My Password", re.I)).click()
+    check_page(page, screenshot_dir, "51-password-reset-sent")
+
+    eve = sign_in(employee.user)
+    eve.goto(f"{live_server.url}/accounts/2fa/")
+    check_page(eve, screenshot_dir, "52-two-factor")
+    eve.goto(f"{live_server.url}/accounts/2fa/totp/activate/")  # asks for the password first
+    check_page(eve, screenshot_dir, "53-reauthenticate")
+    eve.get_by_label("Password").fill("pw")
+    eve.get_by_role("button", name="Confirm").click()
+    expect(eve.get_by_label("Authenticator code")).to_be_visible()
+    check_page(eve, screenshot_dir, "54-totp-setup")
+    eve.goto(f"{live_server.url}/accounts/logout/")
+    check_page(eve, screenshot_dir, "55-sign-out")
