@@ -442,6 +442,16 @@ def page_rows(label: str, pages: dict, smaller: dict | None) -> list[dict]:
     return rows
 
 
+def growth(rows: list[dict]) -> None:
+    """On each full-size row, how much its value grew from the tenth size (10 = linear for
+    campaign and sweep, whose work grows tenfold; about 1 for the pages, whose work does not)."""
+    small = {r["workload"]: r for r in rows if r["size"].endswith("@10k") or "10k " in r["size"]}
+    for r in rows:
+        tenth = small.get(r["workload"])
+        if tenth is not None and tenth is not r and r["value"] and tenth["value"]:
+            r["growth_vs_10k"] = round(r["value"] / tenth["value"], 2)
+
+
 def fmt(value, unit="") -> str:
     if value is None:
         return "-"
@@ -539,6 +549,7 @@ def main(argv=None) -> int:
             rows.extend(page_rows(label, pages, smaller))
             pages_by_size[label] = pages
         flush_redis()
+    growth(rows)
     rows.sort(key=lambda r: ["campaign", "sweep", "inbox", "proposal-page", "http-floor"].index(
         r["workload"]))  # fmt: skip
     RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
