@@ -63,3 +63,25 @@ def test_everyone_can_set_up_totp(client, employee):
     page = client.get(reverse("mfa_activate_totp"))
     assert page.status_code == 200
     assert "Authenticator" in page.content.decode()
+
+
+def test_an_hr_partner_sets_up_totp_then_signs_in_with_a_code(client, settings, hr_user):
+    import time
+
+    from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY, format_hotp_value, hotp_value
+
+    settings.PORTAL_REQUIRE_MFA = True
+    client.post("/accounts/login/", {"login": "harper@example.test", "password": "pw"})
+    assert client.get("/team/proposals/").url == reverse("mfa_activate_totp")
+    client.post("/accounts/reauthenticate/", {"password": "pw"})
+    assert client.get(reverse("mfa_activate_totp")).status_code == 200
+    secret = client.session[SECRET_SESSION_KEY]
+    code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+    client.post(reverse("mfa_activate_totp"), {"code": code})
+    assert Authenticator.objects.filter(user=hr_user, type=Authenticator.Type.TOTP).exists()
+    assert client.get("/team/proposals/").status_code == 200
+
+    client.post("/accounts/logout/")
+    response = client.post("/accounts/login/", {"login": "harper@example.test", "password": "pw"})
+    assert response.url == reverse("mfa_authenticate")  # the password alone is not enough now
+    assert client.get("/team/proposals/").status_code == 302
