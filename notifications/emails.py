@@ -10,6 +10,7 @@ proposal's state, never from a ConsentRecord's private reason.
 """
 
 import zoneinfo
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -27,6 +28,7 @@ from notifications.models import Notification
 from notifications.services import NotificationSpec, notify_many
 
 Kind = Notification.Kind
+SUMMARY_ITEMS = 25  # names listed in a summary; the count covers the rest
 
 
 def _url(name: str, *args) -> str:
@@ -241,42 +243,58 @@ def deadline_extended(proposal_id: int, event_id: int) -> list[int]:
 
 
 def proposals_expired(rows: list[dict], *, now: datetime) -> None:
-    """Tell employee and proposer that a proposal lapsed. Called inside the sweep's transaction.
+    """Tell employees and proposers that proposals lapsed. Runs inside the sweep's transaction.
 
     `rows` come from the sweep's own query (no per-row reads here): pk, employee__user_id,
-    employee__name, proposed_by_id, to_team__name, start_date, response_deadline.
+    employee__name, proposed_by_id, to_team__name, start_date, response_deadline. Each
+    employee gets one notice; each proposer gets one summary per sweep, not one email per
+    person (a campaign of thousands must not flood HR's inbox).
     """
     specs = []
+    by_proposer = defaultdict(list)
     for r in rows:
-        context = {
-            "proposal_id": r["pk"],
-            "employee_name": r["employee__name"],
-            "to_team": r["to_team__name"],
-            "start_date": r["start_date"].isoformat(),
-            "deadline": r["response_deadline"].isoformat(),
-            "expired_at": now.isoformat(),
-        }
         specs.append(
             NotificationSpec(
                 recipient_id=r["employee__user_id"],
                 kind=Kind.PROPOSAL_EXPIRED,
-                dedupe_key=f"proposal_expired:{r['pk']}:employee",
-                context={**context, "audience": "employee"},
+                dedupe_key=f"proposal_expired:{r['pk']}",
+                context={
+                    "audience": "employee",
+                    "proposal_id": r["pk"],
+                    "employee_name": r["employee__name"],
+                    "to_team": r["to_team__name"],
+                    "deadline": r["response_deadline"].isoformat(),
+                },
                 url=f"/proposals/{r['pk']}/",
                 created_at=now,
             )
         )
         if r["proposed_by_id"] != r["employee__user_id"]:
-            specs.append(
-                NotificationSpec(
-                    recipient_id=r["proposed_by_id"],
-                    kind=Kind.PROPOSAL_EXPIRED,
-                    dedupe_key=f"proposal_expired:{r['pk']}:proposer",
-                    context={**context, "audience": "proposer"},
-                    url="",
-                    created_at=now,
-                )
+            by_proposer[r["proposed_by_id"]].append(r)
+    for proposer_id, items in by_proposer.items():
+        specs.append(
+            NotificationSpec(
+                recipient_id=proposer_id,
+                kind=Kind.PROPOSAL_EXPIRED,
+                # A proposal expires once, so its id names this batch uniquely.
+                dedupe_key=f"proposal_expired:proposer:{proposer_id}:{min(r['pk'] for r in items)}",
+                context={
+                    "audience": "proposer",
+                    "count": len(items),
+                    "proposal_ids": [r["pk"] for r in items],
+                    "items": [
+                        {
+                            "employee_name": r["employee__name"],
+                            "to_team": r["to_team__name"],
+                            "deadline": r["response_deadline"].isoformat(),
+                        }
+                        for r in items[:SUMMARY_ITEMS]
+                    ],
+                },
+                url=_url("assignments:team_proposals"),
+                created_at=now,
             )
+        )
     notify_many(specs, keys_are_new=True)
 
 
@@ -422,9 +440,11 @@ def _typed(context: dict) -> dict:
     for key in _DATE_KEYS:
         if isinstance(out.get(key), str):
             out[key] = date.fromisoformat(out[key])
-    for item in out.get("expiring", []) or []:
-        if isinstance(item.get("deadline"), str):
-            item["deadline"] = datetime.fromisoformat(item["deadline"])
+    for listing in ("expiring", "items"):
+        out[listing] = [
+            {**item, "deadline": datetime.fromisoformat(item["deadline"])}
+            for item in out.get(listing) or []
+        ]
     return out
 
 

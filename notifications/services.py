@@ -1,9 +1,10 @@
 """Writing notifications (idempotently, in bulk) and marking them read."""
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -49,6 +50,14 @@ def notify_many(specs: list[NotificationSpec], *, keys_are_new: bool = False) ->
         )
 
     with transaction.atomic():
+        if keys_are_new and connection.vendor == "postgresql":
+            _copy(specs, now)
+            # COPY returns no ids: the task picks this batch up by its creation stamp.
+            from notifications import tasks
+
+            for stamp in {s.created_at or now for s in specs if s.email}:
+                enqueue_after_commit(tasks.queue_emails_created_at, stamp.isoformat())
+            return []
         if keys_are_new:
             rows = Notification.objects.bulk_create([build(s) for s in specs], batch_size=2000)
             ids = [n.pk for n in rows if n.email_state == Notification.EmailState.PENDING]
@@ -77,6 +86,45 @@ def notify_many(specs: list[NotificationSpec], *, keys_are_new: bool = False) ->
 
             enqueue_after_commit(tasks.queue_emails, ids)
     return ids
+
+
+_COPY_COLUMNS = (
+    "recipient_id",
+    "kind",
+    "dedupe_key",
+    "context",
+    "url",
+    "created_at",
+    "email_state",
+    "email_attempts",
+    "email_error",
+)
+
+
+def _copy(specs: list[NotificationSpec], now: datetime) -> None:
+    """Insert with PostgreSQL COPY, straight from the specs (no model instances): the expiry
+    sweep writes thousands of rows at once, and COPY is several times faster than a multi-row
+    INSERT with one bound parameter per cell."""
+    table = Notification._meta.db_table
+    pending, in_app = Notification.EmailState.PENDING, Notification.EmailState.NONE
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor, inside our transaction
+        with raw.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+            for s in specs:
+                copy.write_row(
+                    (
+                        s.recipient_id,
+                        s.kind,
+                        s.dedupe_key,
+                        dumps(s.context),
+                        s.url,
+                        s.created_at or now,
+                        pending if s.email else in_app,
+                        0,
+                        "",
+                    )
+                )
 
 
 def mark_read(*, user, notification_id: int, now: datetime | None = None) -> int:

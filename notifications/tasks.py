@@ -1,6 +1,6 @@
 """Email delivery tasks. Thin: they take ids and call `notifications.sending`."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.db.models import Q
@@ -31,6 +31,21 @@ def queue_emails(notification_ids: list[int]) -> int:
     for pk in notification_ids:
         send_notification_email.delay(pk)
     return len(notification_ids)
+
+
+@shared_task(acks_late=True)
+def queue_emails_created_at(created_at: str) -> int:
+    """Fan out the emails of one bulk batch (the expiry sweep), found by their creation stamp."""
+    ids = list(
+        Notification.objects.filter(
+            email_state=Notification.EmailState.PENDING,
+            email_attempts=0,
+            created_at=datetime.fromisoformat(created_at),
+        ).values_list("pk", flat=True)
+    )
+    for pk in ids:
+        send_notification_email.delay(pk)
+    return len(ids)
 
 
 @shared_task(acks_late=True)

@@ -200,3 +200,24 @@ def test_the_bell_snippet_renders_the_unread_count(rf, proposal, employee):
     request.user = employee.user
     html = render_to_string("notifications/_bell.html", {"user": employee.user, **bell(request)})
     assert "Notifications, 1 unread" in html
+
+
+def test_expiry_emails_are_fanned_out_after_the_sweep_commits(
+    proposal, broker, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from assignments.services import expire_overdue_proposals
+    from notifications.tasks import queue_emails_created_at
+
+    broker.delete("celery")
+    after = proposal.response_deadline + timedelta(minutes=1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert expire_overdue_proposals(now=after) == [proposal.pk]
+    assert queued_task_names(broker) == []
+    run_callbacks(callbacks)
+    assert queued_task_names(broker) == ["notifications.tasks.queue_emails_created_at"]
+    broker.delete("celery")
+    assert queue_emails_created_at(after.isoformat()) == 2  # employee and proposer
+    assert queued_task_names(broker) == ["notifications.tasks.send_notification_email"] * 2
+    broker.delete("celery")
