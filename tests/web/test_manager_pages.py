@@ -141,3 +141,18 @@ def test_managers_cannot_decide_for_their_reports(manager_client, proposal):
     url = reverse("assignments:opt_in", args=[proposal.pk])
     assert manager_client.post(url, {"terms_sha256": proposal.terms_sha256}).status_code == 404
     assert not ConsentRecord.objects.exists()
+
+
+def test_manager_forms_are_protected_against_csrf(manager, employee, proposal, ai_team, deadline):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager.user)
+    assert "csrfmiddlewaretoken" in client.get("/team/propose/").content.decode()
+    assert (
+        client.post("/team/propose/", propose_data(employee, ai_team, deadline)).status_code == 403
+    )
+    for name in ("extend", "withdraw"):
+        assert client.post(reverse(f"assignments:{name}", args=[proposal.pk])).status_code == 403
+    proposal.refresh_from_db()
+    assert proposal.state == Proposal.State.PENDING and Proposal.objects.count() == 1
