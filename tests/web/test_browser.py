@@ -60,8 +60,14 @@ def test_an_employee_signs_in_and_opts_in_within_three_clicks(
     page.get_by_role("link", name="Proposal: join Applied AI").click()  # click 1
     expect(page.get_by_text("About 40% of this work is data labelling.")).to_be_visible()
     check_page(page, screenshot_dir, "04-proposal")
+    page.keyboard.press("Tab")  # the first stop is the skip link, and it leads to the content
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
     page.get_by_role("button", name="Opt in", exact=True).click()  # click 2
-    expect(page.get_by_role("heading", name="Confirm: you want to opt in")).to_be_visible()
+    heading = page.get_by_role("heading", name="Confirm: you want to opt in")
+    expect(heading).to_be_focused()  # htmx swapped the step in and moved focus to it
+    expect(page).to_have_url(re.compile(rf"/proposals/{proposal.pk}/opt-in/"))
     check_page(page, screenshot_dir, "05-confirm-opt-in")
     page.get_by_role("button", name="Opt in", exact=True).click()  # click 3: decided
 
