@@ -268,3 +268,28 @@ def test_dates_and_built_in_phrases_follow_the_browsers_language(eve_client, pro
     ][proposal.start_date.month - 1]
     assert f"{proposal.start_date.day}. {month} {proposal.start_date.year}" in body
     assert '<html lang="de"' in body
+
+
+def test_a_placement_offer_says_so_and_declining_keeps_the_request_open(
+    eve_client, confirmation, employee, hr_user, payments, deadline, start_date
+):
+    from assignments.services import opt_out as decline
+
+    decline(proposal=confirmation, actor=employee.user, context=WEB, team_preferences=[payments])
+    request = PlacementRequest.objects.get()
+    offer = propose_transfer(
+        employee=employee,
+        to_team=payments,
+        actor=hr_user,
+        role_description="Payments team.",
+        start_date=start_date,
+        response_deadline=deadline,
+        kind=Proposal.Kind.PLACEMENT_OFFER,
+        placement_request=request,
+    )
+    assert "Placement offer: join Payments" in eve_client.get("/inbox/").content.decode()
+    page = eve_client.get(url("proposal", offer)).content.decode()
+    assert "Your placement request stays open" in page
+    eve_client.post(url("opt_out", offer), {})
+    request.refresh_from_db()
+    assert request.state == PlacementRequest.State.OPEN
