@@ -42,6 +42,8 @@ PORT = int(os.environ.get("BENCH_PORT", "18765"))
 FULL = [("10k", 10_000, 700), ("100k", 100_000, 7_000)]
 QUICK = FULL[:1]
 CONNECTIONS = 32
+ORDER = ["seed", "campaign", "sweep", "inbox", "proposal-page", "http-floor"]
+SEED_SECONDS, SEED_RSS_MB = 180.0, 1024.0  # at 100,000 employees; time scales with size
 TARGETS = {
     "campaign": {"seconds": 5.0, "ratio": 10.0, "rss_mb": 500.0},
     "sweep": {"seconds": 2.0, "ratio": 10.0, "rss_mb": 500.0},
@@ -127,6 +129,30 @@ def prepare_database(employees: int, reseed: bool) -> tuple[str, float | None]:
     admin(f'DROP DATABASE IF EXISTS "{base}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{base}" TEMPLATE "{template}" STRATEGY FILE_COPY')
     return base, seed_seconds
+
+
+def seed_row(label: str, employees: int, seeded_now: bool) -> dict:
+    """The seeding of this size's template, as recorded in its marker when it was built."""
+    template = f"{database_name(DATABASE_URL)}_seed_{employees}"
+    with psycopg.connect(with_database(DATABASE_URL, template)) as conn:
+        seconds, rss, seeded_at = conn.execute(
+            "SELECT seconds, peak_rss_mb, seeded_at FROM seed_scale_marker "
+            "ORDER BY seeded_at DESC LIMIT 1"
+        ).fetchone()
+    limit = SEED_SECONDS * employees / FULL[-1][1]
+    return row(
+        "seed",
+        f"{label} employees",
+        seconds,
+        "s",
+        None,
+        f"<{limit:g} s, <{SEED_RSS_MB:g} MB (COPY)",
+        seconds < limit and rss is not None and rss < SEED_RSS_MB,
+        rss,
+        status="ok",
+        seeded_at=seeded_at.isoformat(),
+        seeded_this_run=seeded_now,
+    )
 
 
 def services_problem() -> str | None:
@@ -531,6 +557,7 @@ def main(argv=None) -> int:
             database, seed_seconds = prepare_database(employees, args.reseed)
             if seed_seconds is not None:
                 seeding[label] = round(seed_seconds, 1)
+            rows.append(seed_row(label, employees, seed_seconds is not None))
             flush_redis()
             log(f"@{label}: campaign of {count:,}")
             result = workload(database, "campaign", "--count", str(count),
@@ -550,8 +577,7 @@ def main(argv=None) -> int:
             pages_by_size[label] = pages
         flush_redis()
     growth(rows)
-    rows.sort(key=lambda r: ["campaign", "sweep", "inbox", "proposal-page", "http-floor"].index(
-        r["workload"]))  # fmt: skip
+    rows.sort(key=lambda r: ORDER.index(r["workload"]))
     RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))
     seeded = "".join(f"; seeded @{k} in {v:.0f} s" for k, v in seeding.items())

@@ -26,6 +26,7 @@ def test_seeding_builds_every_state_and_a_ledger_chain_that_verifies():
     summary = seed()
 
     assert f"seeded {EMPLOYEES} employees" in summary
+    assert "peak memory" in summary
     assert Employee.objects.count() == EMPLOYEES
     assert Team.objects.count() == 20
     assert Campaign.objects.count() == 2

@@ -29,7 +29,7 @@ from assignments.terms import proposal_terms
 from consent.ledger import record_hash, sha256_of
 from consent.models import GENESIS_HASH
 
-SEED_VERSION = 1
+SEED_VERSION = 2  # 2: the marker keeps the seeder's peak memory
 MARKER_TABLE = "seed_scale_marker"
 PER_EMPLOYEE_PROPOSALS = 5  # 100,000 employees -> 500,000 proposals
 PER_SLOT_RECORDS = 2  # 5 slots x 2 -> 10 ledger records per employee -> 1,000,000
@@ -56,6 +56,18 @@ PURPOSES = [
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124"
 FIRST = ["Ada", "Ben", "Chen", "Dana", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea"]
 LAST = ["Ahmed", "Berg", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Huang", "Ito", "Jones"]
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory in MB (Linux), kept with the marker."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 def mix(i: int, s: int) -> int:
@@ -197,7 +209,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"seeded {employees} employees, {counts['teams']} teams, {counts['campaigns']} "
             f"campaigns, {counts['proposals']} proposals, {counts['records']} ledger records, "
-            f"{counts['moves']} moves in {seconds:.1f} s"
+            f"{counts['moves']} moves in {seconds:.1f} s, peak memory {peak_rss_mb()} MB"
         )
 
     def _seeded_recently(self, employees: int, max_age_days: int) -> bool:
@@ -226,8 +238,12 @@ class Command(BaseCommand):
                 "seconds double precision, seeded_at timestamptz DEFAULT now())"
             )
             cursor.execute(
-                f"INSERT INTO {MARKER_TABLE} (employees, version, seconds) VALUES (%s, %s, %s)",
-                [employees, SEED_VERSION, seconds],
+                f"ALTER TABLE {MARKER_TABLE} ADD COLUMN IF NOT EXISTS peak_rss_mb double precision"
+            )
+            cursor.execute(
+                f"INSERT INTO {MARKER_TABLE} (employees, version, seconds, peak_rss_mb) "
+                "VALUES (%s, %s, %s, %s)",
+                [employees, SEED_VERSION, seconds, peak_rss_mb()],
             )
 
 
