@@ -161,7 +161,7 @@ def _latest_receipt_url(request, proposal) -> str:
     return reverse("consent:receipt", args=[record.pk])
 
 
-def _record_decision(request, proposal, decision: str, call):
+def _record_decision(request, proposal, decision: str, call, success: str):
     """Run one decision service and answer the browser; a repeat is recognised, not re-recorded.
 
     The services lock the proposal row and check its state, so a second submission of the
@@ -178,6 +178,7 @@ def _record_decision(request, proposal, decision: str, call):
         return _refused(request, proposal, exc.message)
     except PermissionDenied as exc:  # only possible if the selector let someone else through
         raise Http404 from exc
+    messages.success(request, success)
     if isinstance(result, ConsentRecord):
         return redirect("consent:receipt", record_id=result.pk)
     return redirect(_latest_receipt_url(request, proposal))
@@ -190,7 +191,7 @@ def opt_in(request, pk):
     if request.method == "POST":
         form = TermsForm(request.POST)
         if form.is_valid():
-            response = _record_decision(
+            return _record_decision(
                 request,
                 proposal,
                 "opt_in",
@@ -200,12 +201,10 @@ def opt_in(request, pk):
                     terms_sha256=form.cleaned_data["terms_sha256"],
                     context=_request_context(request),
                 ),
+                _("Recorded: you are staying. Here is your receipt.")
+                if proposal.kind == Kind.RETROACTIVE
+                else _("Recorded: you opted in. Here is your receipt."),
             )
-            if response.status_code == 302 and proposal.kind == Kind.RETROACTIVE:
-                messages.success(request, _("Recorded: you are staying. Here is your receipt."))
-            elif response.status_code == 302:
-                messages.success(request, _("Recorded: you opted in. Here is your receipt."))
-            return response
         return _refused(
             request, proposal, _("The form was incomplete; read the terms and try again.")
         )
@@ -223,7 +222,7 @@ def opt_out(request, pk):
         return redirect("assignments:undraft", pk=proposal.pk)
     form = OptOutForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        response = _record_decision(
+        return _record_decision(
             request,
             proposal,
             "opt_out",
@@ -233,13 +232,8 @@ def opt_out(request, pk):
                 context=_request_context(request),
                 private_reason=form.cleaned_data["private_reason"],
             ),
+            _("Recorded: you opted out. Nothing changes for you. Here is your receipt."),
         )
-        if response.status_code == 302:
-            messages.success(
-                request,
-                _("Recorded: you opted out. Nothing changes for you. Here is your receipt."),
-            )
-        return response
     if request.method == "GET" and (proposal.state != State.PENDING or _deadline_passed(proposal)):
         return redirect("assignments:proposal", pk=proposal.pk)
     return render(
@@ -253,7 +247,7 @@ def withdraw_consent(request, pk):
     proposal = _own_proposal(request, pk)
     form = WithdrawConsentForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        response = _record_decision(
+        return _record_decision(
             request,
             proposal,
             "withdraw_consent",
@@ -263,16 +257,8 @@ def withdraw_consent(request, pk):
                 context=_request_context(request),
                 private_reason=form.cleaned_data["private_reason"],
             ),
+            _("Recorded: you withdrew your consent. You stay where you are. Here is your receipt."),
         )
-        if response.status_code == 302:
-            messages.success(
-                request,
-                _(
-                    "Recorded: you withdrew your consent. You stay where you are. "
-                    "Here is your receipt."
-                ),
-            )
-        return response
     if request.method == "GET" and proposal.state != State.OPTED_IN:
         return redirect("assignments:proposal", pk=proposal.pk)
     return render(
@@ -316,20 +302,14 @@ def undraft(request, pk):
                     private_reason=reason,
                 )
 
+        success = _(
+            "Recorded: you undrafted. HR will offer you a place with preferential priority. "
+            "Here is your receipt."
+        )
         try:
-            response = _record_decision(request, proposal, "undraft", call)
+            return _record_decision(request, proposal, "undraft", call, success)
         except ValidationError as exc:
             apply_service_errors(form, exc)
-        else:
-            if response.status_code == 302:
-                messages.success(
-                    request,
-                    _(
-                        "Recorded: you undrafted. HR will offer you a place with preferential "
-                        "priority. Here is your receipt."
-                    ),
-                )
-            return response
     elif request.method == "GET" and not (retroactive_pending or _can_undraft(proposal)):
         return redirect("assignments:proposal", pk=proposal.pk)
     if request.method == "GET" and retroactive_pending and _deadline_passed(proposal):

@@ -103,11 +103,13 @@ def test_opting_in_takes_a_confirmation_step_then_shows_the_receipt(eve_client, 
 def test_a_double_submitted_decision_records_exactly_one_ledger_row(eve_client, proposal):
     data = {"terms_sha256": proposal.terms_sha256}
     first = eve_client.post(url("opt_in", proposal), data)
+    assert "Recorded: you opted in" in eve_client.get(first.url).content.decode()
     second = eve_client.post(url("opt_in", proposal), data)
     assert ConsentRecord.objects.count() == 1
     assert second.status_code == 302 and second.url == first.url  # back to the same receipt
     page = eve_client.get(second.url).content.decode()
     assert "already recorded" in page
+    assert "Recorded: you opted in" not in page  # that message was shown after the first one
 
 
 def test_a_double_submitted_opt_out_records_exactly_one_ledger_row(eve_client, proposal):
