@@ -20,7 +20,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from assignments import services
+from assignments.deadlines import add_working_days
 from assignments.forms import (
+    DATETIME_LOCAL,
     ExtendDeadlineForm,
     OptOutForm,
     ProposeTransferForm,
@@ -409,7 +411,10 @@ def _managed_proposal(request, pk) -> Proposal:
 @require_http_methods(["GET", "POST"])
 def extend(request, pk):
     proposal = _managed_proposal(request, pk)
-    form = ExtendDeadlineForm(request.POST or None)
+    suggested = timezone.localtime(add_working_days(proposal.response_deadline, 2))
+    form = ExtendDeadlineForm(
+        request.POST or None, initial={"response_deadline": suggested.strftime(DATETIME_LOCAL)}
+    )
     error = None
     if request.method == "POST" and form.is_valid():
         try:
