@@ -30,7 +30,8 @@ def notify_many(specs: list[NotificationSpec], *, keys_are_new: bool = False) ->
     INSERT ignores a key a concurrent producer wrote in between. A caller that *knows* its
     keys are new (the expiry sweep: a proposal expires once, under a conditional update in the
     same transaction) passes `keys_are_new` and saves the look-up; a duplicate would then fail
-    loudly on the unique index instead of being skipped. Returns the ids inserted.
+    loudly on the unique index instead of being skipped. Returns the ids inserted (none for
+    the COPY path on PostgreSQL, whose emails are found by creation stamp instead).
     """
     if not specs:
         return []
