@@ -2,7 +2,7 @@
 
 import json
 
-from bench import runner
+from bench import report
 
 KEYS = {"workload", "size", "value", "floor", "ratio", "target", "pass", "peak_rss_mb"}
 
@@ -28,8 +28,8 @@ def test_rows_have_the_promised_keys_and_survive_a_json_round_trip(tmp_path):
     service = {"value": 2.0, "floor": 0.5, "runs": [2.0], "floor_runs": [0.5], "peak_rss_mb": 90}
     small = fake_pages(p95_ms=20, rss=80, queries=7)
     rows = [
-        runner.service_row("campaign", "100k", 7000, service),
-        *runner.page_rows("100k", fake_pages(p95_ms=30, rss=81, queries=7), small),
+        report.service_row("campaign", "100k", 7000, service),
+        *report.page_rows("100k", fake_pages(p95_ms=30, rss=81, queries=7), small),
     ]
 
     path = tmp_path / "results.json"
@@ -47,7 +47,7 @@ def test_rows_have_the_promised_keys_and_survive_a_json_round_trip(tmp_path):
 
 def test_a_page_whose_query_count_grows_with_the_data_fails():
     small = fake_pages(p95_ms=20, rss=80, queries=7)
-    rows = runner.page_rows("100k", fake_pages(p95_ms=30, rss=81, queries=8), small)
+    rows = report.page_rows("100k", fake_pages(p95_ms=30, rss=81, queries=8), small)
 
     inbox = next(r for r in rows if r["workload"] == "inbox")
     assert inbox["pass"] is False
@@ -55,9 +55,9 @@ def test_a_page_whose_query_count_grows_with_the_data_fails():
 
 
 def test_the_table_has_one_line_per_row_under_the_promised_header():
-    rows = runner.page_rows("10k", fake_pages(p95_ms=20, rss=80, queries=7), None)
+    rows = report.page_rows("10k", fake_pages(p95_ms=20, rss=80, queries=7), None)
 
-    lines = runner.table(rows).splitlines()
+    lines = report.table(rows).splitlines()
 
     assert lines[0].split(" | ")[0].strip() == "workload"
     assert [c.strip() for c in lines[0].split("|")] == [
