@@ -103,8 +103,8 @@ class Gunicorn:
         with open(self.access_log) as f:
             f.seek(offset)
             for line in f:
-                parts = line.split()
-                if len(parts) != 3:
+                parts = line.split()  # path, status, microseconds
+                if len(parts) != 3 or not parts[2].isdigit():
                     continue
                 times.append(int(parts[2]) / 1000)
                 bad += not parts[1].startswith("2")

@@ -64,3 +64,32 @@ def test_the_table_has_one_line_per_row_under_the_promised_header():
         "workload", "size", "this project", "floor", "ratio", "target", "pass/fail"
     ]  # fmt: skip
     assert len(lines) == 2 + len(rows)
+
+
+def test_server_times_come_from_gunicorns_access_log_after_the_offset(tmp_path):
+    from bench.http import Gunicorn, percentile
+
+    server = Gunicorn("bench", tmp_path)
+    server.access_log.write_text("/bench/floor 200 900\n")
+    offset = server.log_offset()
+    with open(server.access_log, "a") as log:
+        log.write("/inbox/ 200 12000\n/inbox/ 200 30000\n/inbox/ 302 8000\nnot a line\n")
+
+    times, not_2xx = server.server_times_ms(offset)
+
+    assert times == [12.0, 30.0, 8.0]
+    assert not_2xx == 1
+    assert percentile(times, 50) == 12.0
+    assert percentile(times, 95) == 30.0
+
+
+def test_full_size_rows_say_how_much_they_grew_over_the_tenth_size():
+    rows = [
+        {"workload": "sweep", "size": "700 @10k", "value": 0.2},
+        {"workload": "sweep", "size": "7,000 @100k", "value": 1.6},
+    ]
+
+    report.growth(rows)
+
+    assert rows[1]["growth_vs_10k"] == 8.0
+    assert "growth_vs_10k" not in rows[0]
