@@ -221,3 +221,20 @@ def test_expiry_emails_are_fanned_out_after_the_sweep_commits(
     assert queue_emails_created_at(after.isoformat()) == 2  # employee and proposer
     assert queued_task_names(broker) == ["notifications.tasks.send_notification_email"] * 2
     broker.delete("celery")
+
+
+def test_an_email_whose_queue_message_was_lost_is_queued_again_later(proposal, broker):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from notifications.tasks import requeue_pending_emails
+
+    tasks.notify_proposals_arrived([proposal.pk])  # its on-commit send is never run: "lost"
+    broker.delete("celery")
+    assert requeue_pending_emails() == 0  # too fresh: it may still be on its way
+    with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=False):
+        assert requeue_pending_emails() == 1
+    assert queued_task_names(broker) == ["notifications.tasks.send_notification_email"]
+    broker.delete("celery")
