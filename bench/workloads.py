@@ -338,17 +338,34 @@ def sweep(count: int, repeat: int) -> dict:
 PAGES = {"inbox": "/inbox/", "proposal": "/proposals/{id}/"}
 
 
+PROBES, PROBE_FROM = 5, 1000
+
+
+def probe(client, path: str) -> tuple[str, int]:
+    """Status and query count of a page's second request (the first fills per-process caches)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    try:
+        client.get(path)
+        with CaptureQueriesContext(connection) as captured:
+            status = client.get(path).status_code
+    except Exception as exc:  # the page crashed: report it, do not hide it
+        return f"error: {exc.__class__.__name__}: {exc}"[:200], -1
+    return str(status), len(captured)
+
+
 def pages(sessions: int, targets: str) -> dict:
     """Log in `sessions` employees and write their page URLs for the load generator.
 
     Also counts the queries each page makes for a few typical people, in this process.
     """
-    from django.db import connection
+    from django.contrib.auth import get_user_model
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import Resolver404, resolve
 
     from assignments.models import Employee, Proposal
+    from assignments.permissions import HR_GROUP
 
     present = {}
     for name, pattern in PAGES.items():
@@ -357,7 +374,15 @@ def pages(sessions: int, targets: str) -> dict:
             present[name] = True
         except Resolver404:
             present[name] = False
-    people = spread_employee_ids(sessions)
+    # Query counts come from the same five people at every size: seed_scale derives each
+    # person's proposals from their number alone, so their pages show the same things.
+    probes = list(
+        Employee.objects.filter(is_active=True, pk__gte=PROBE_FROM)
+        .exclude(user__groups__name=HR_GROUP)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:PROBES]
+    )
+    people = probes + [pk for pk in spread_employee_ids(sessions) if pk not in probes]
     latest = dict(
         Proposal.objects.filter(employee_id__in=people)
         .order_by("employee_id", "-created_at")
@@ -365,8 +390,6 @@ def pages(sessions: int, targets: str) -> dict:
         .values_list("employee_id", "pk")
     )
     users = dict(Employee.objects.filter(pk__in=people).values_list("pk", "user_id"))
-    from django.contrib.auth import get_user_model
-
     user_objects = get_user_model().objects.in_bulk(list(users.values()))
     queries = {name: [] for name in PAGES}
     statuses = {name: set() for name in PAGES}
@@ -378,13 +401,9 @@ def pages(sessions: int, targets: str) -> dict:
             paths = {"inbox": "/inbox/", "proposal": f"/proposals/{latest[pk]}/"}
             for name, path in paths.items():
                 out.write(f"{name}\t{path}\t{cookie}\n")
-                if present[name] and n < 5:  # query counts for the first few people
-                    with CaptureQueriesContext(connection) as captured:
-                        try:
-                            status = client.get(path).status_code
-                        except Exception as exc:  # the page crashed: report, do not hide
-                            status = f"error: {exc.__class__.__name__}: {exc}"[:200]
-                    queries[name].append(len(captured))
+                if present[name] and n < len(probes):
+                    status, count = probe(client, path)
+                    queries[name].append(count)
                     statuses[name].add(status)
     return {
         "present": present,
