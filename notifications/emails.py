@@ -116,41 +116,53 @@ def proposals_arrived(proposal_ids: list[int]) -> list[int]:
     )
 
 
+def _reminder_key(proposal_id: int, hours: int, deadline: datetime) -> str:
+    # The deadline is part of the key, so an extension (or a return from leave) re-arms them.
+    return f"deadline_reminder:{proposal_id}:{hours}h:{deadline.isoformat()}"
+
+
 def send_due_reminders(*, now: datetime | None = None) -> list[int]:
     """Remind people whose deadline is near: once per threshold (default 72 h and 24 h).
 
     Only the tightest threshold that applies is sent, so a window that is already shorter
     than 72 h (after a pause, say) gets the 24 h reminder and not both at once. Nobody on
-    leave is reminded: their window is paused.
+    leave is reminded: their window is paused. Runs every minute, so it first reads only ids
+    and deadlines, and loads full rows just for the reminders not yet written.
     """
     now = now or timezone.now()
     thresholds = sorted(settings.PORTAL_REMINDER_HOURS)
     if not thresholds:
         return []
-    due = list(
-        _proposals().filter(
-            state=Proposal.State.PENDING,
-            response_deadline__gt=now,
-            response_deadline__lte=now + timedelta(hours=thresholds[-1]),
-            employee__on_leave_since__isnull=True,
-            employee__is_active=True,
-        )
+    window = Proposal.objects.filter(
+        state=Proposal.State.PENDING,
+        response_deadline__gt=now,
+        response_deadline__lte=now + timedelta(hours=thresholds[-1]),
+        employee__on_leave_since__isnull=True,
+        employee__is_active=True,
+    ).values_list("pk", "response_deadline")
+    keys = {}
+    for pk, deadline in window:
+        hours = next(h for h in thresholds if deadline - now <= timedelta(hours=h))
+        keys[_reminder_key(pk, hours, deadline)] = (pk, hours)
+    if not keys:
+        return []
+    sent = set(
+        Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
     )
-    hours_for = {}
-    for p in due:
-        left = p.response_deadline - now
-        hours_for[p.pk] = next(h for h in thresholds if left <= timedelta(hours=h))
-    return deadline_reminders(due, hours_for)
+    todo = dict(v for k, v in keys.items() if k not in sent)
+    if not todo:
+        return []
+    return deadline_reminders(list(_proposals().filter(pk__in=todo)), todo)
 
 
 def deadline_reminders(proposals: list[Proposal], hours_for: dict[int, int]) -> list[int]:
-    """One reminder per proposal, threshold and deadline (an extension re-arms them)."""
+    """One reminder per proposal, threshold and deadline."""
     return notify_many(
         [
             NotificationSpec(
                 recipient_id=p.employee.user_id,
                 kind=Kind.DEADLINE_REMINDER,
-                dedupe_key=f"deadline_reminder:{p.pk}:{hours_for[p.pk]}h:{_iso(p.response_deadline)}",
+                dedupe_key=_reminder_key(p.pk, hours_for[p.pk], p.response_deadline),
                 context={**_proposal_context(p), "hours": hours_for[p.pk]},
                 url=_url("assignments:proposal", p.pk),
             )

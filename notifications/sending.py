@@ -37,6 +37,15 @@ class Outcome:
     error: Exception | None = None
 
 
+def _permanent(exc: Exception) -> bool:
+    """A 5xx answer (bad address, policy refusal) will not change on retry; 4xx and network
+    errors might."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(500 <= code < 600 for code, _ in exc.recipients.values())
+    code = getattr(exc, "smtp_code", None)
+    return isinstance(code, int) and 500 <= code < 600
+
+
 def backoff_seconds(attempts: int) -> int:
     """Exponential, capped at 60 s: no task may wait on a long countdown (see README)."""
     base = settings.PORTAL_EMAIL_RETRY_BASE_SECONDS
@@ -72,7 +81,7 @@ def send_notification(notification_id: int, *, now: datetime | None = None) -> O
             build_message(n, address).send()
         except (smtplib.SMTPException, OSError) as exc:
             n.email_error = f"{exc.__class__.__name__}: {exc}"[:2000]
-            if n.email_attempts > settings.PORTAL_EMAIL_MAX_RETRIES:
+            if _permanent(exc) or n.email_attempts > settings.PORTAL_EMAIL_MAX_RETRIES:
                 # Give up loudly: an error in the log, and a "failed" row the admin can filter
                 # on and send again (NotificationAdmin action).
                 n.email_state = State.FAILED
@@ -85,7 +94,7 @@ def send_notification(notification_id: int, *, now: datetime | None = None) -> O
                     ]
                 )
                 logger.error(
-                    "giving up on email for notification %s (%s) after %s attempts: %s",
+                    "giving up on email for notification %s (%s) after %s attempt(s): %s",
                     n.pk,
                     n.dedupe_key,
                     n.email_attempts,

@@ -53,7 +53,7 @@ def test_after_the_last_retry_the_email_is_marked_failed_and_logged(
     smtp_backend, arrival, settings, caplog, admin_client
 ):
     settings.PORTAL_EMAIL_MAX_RETRIES = 3
-    smtp_backend.reply = "554 5.7.1 rejected"
+    smtp_backend.reply = "451 4.3.0 mail system busy"
     for _ in range(3):
         with pytest.raises(smtplib.SMTPException):
             send_notification_email(arrival.pk)
@@ -76,3 +76,14 @@ def test_after_the_last_retry_the_email_is_marked_failed_and_logged(
     assert arrival.email_state == Notification.EmailState.PENDING
     smtp_backend.reply = "250 OK"
     assert send_notification_email(arrival.pk) == "sent"
+
+
+def test_a_permanent_refusal_is_not_retried(smtp_backend, arrival, caplog):
+    smtp_backend.reply = "554 5.7.1 rejected by policy"
+    with caplog.at_level(logging.ERROR, logger="notifications.sending"):
+        assert send_notification_email(arrival.pk) == "failed"
+    arrival.refresh_from_db()
+    assert arrival.email_state == Notification.EmailState.FAILED
+    assert arrival.email_attempts == 1
+    assert "rejected by policy" in arrival.email_error
+    assert "giving up" in caplog.text
