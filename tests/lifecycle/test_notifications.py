@@ -238,3 +238,12 @@ def test_an_email_whose_queue_message_was_lost_is_queued_again_later(proposal, b
         assert requeue_pending_emails() == 1
     assert queued_task_names(broker) == ["notifications.tasks.send_notification_email"]
     broker.delete("celery")
+
+
+def test_the_in_app_list_shows_times_in_the_employees_time_zone(client, proposal, employee):
+    employee.time_zone = "Asia/Tokyo"
+    employee.save(update_fields=["time_zone"])
+    tasks.notify_proposals_arrived([proposal.pk])
+    client.force_login(employee.user)
+    page = client.get(reverse("notifications:list")).content.decode()
+    assert "JST" in page and "UTC" not in page.split("<main", 1)[1].split("</main>", 1)[0]
