@@ -27,16 +27,20 @@ app.conf.beat_schedule = {
     "sweep-deadlines": {
         "task": "assignments.tasks.sweep_deadlines",
         "schedule": crontab(),
+        # If no worker took it within the minute, the next one will do: do not pile them up.
+        "options": {"expires": 55},
     },
     # Every minute: deliver outbox events ("move took effect"), in case a sweep was skipped.
     "dispatch-outbox": {
         "task": "assignments.tasks.dispatch_outbox",
         "schedule": crontab(),
+        "options": {"expires": 55},
     },
     # Every five minutes: queue again any email whose queue message was lost.
     "requeue-pending-emails": {
         "task": "notifications.tasks.requeue_pending_emails",
         "schedule": crontab(minute="*/5"),
+        "options": {"expires": 290},
     },
     # Every day at PORTAL_HR_DIGEST_HOUR:00 UTC: the HR digest of pending, decided, expiring.
     "hr-digest": {
