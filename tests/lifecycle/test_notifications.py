@@ -247,3 +247,35 @@ def test_the_in_app_list_shows_times_in_the_employees_time_zone(client, proposal
     client.force_login(employee.user)
     page = client.get(reverse("notifications:list")).content.decode()
     assert "JST" in page and "UTC" not in page.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+def test_the_list_costs_the_same_queries_for_one_notification_or_five(
+    client, employee, manager, ai_team, payments, platform, deadline, start_date
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from assignments.models import Team
+    from assignments.services import propose_transfer
+
+    client.force_login(employee.user)
+    counts = []
+    teams = [ai_team, payments] + [
+        Team.objects.create(name=f"Team {i}", slug=f"team-{i}") for i in range(3)
+    ]
+    for batch in ([teams[0]], teams[1:]):
+        for team in batch:
+            p = propose_transfer(
+                employee=employee,
+                to_team=team,
+                actor=manager.user,
+                role_description="Work.",
+                start_date=start_date,
+                response_deadline=deadline,
+            )
+            tasks.notify_proposals_arrived([p.pk])
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("notifications:list")).status_code == 200
+        counts.append(len(queries))
+    assert Notification.objects.count() == 5
+    assert counts[0] == counts[1], counts  # no query per row
