@@ -131,14 +131,17 @@ def flush_redis() -> None:
 
 
 def workload(database: str, *args: str) -> dict:
-    done = subprocess.run(
-        [PYTHON, "-m", "bench.workloads", *args],
-        cwd=ROOT,
-        env=django_env(database),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    try:
+        done = subprocess.run(
+            [PYTHON, "-m", "bench.workloads", *args],
+            cwd=ROOT,
+            env=django_env(database),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"bench.workloads {' '.join(args)} took over 300 s") from None
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
         raise RuntimeError(f"bench.workloads {' '.join(args)} failed: " + " | ".join(tail))

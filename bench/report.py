@@ -32,6 +32,11 @@ def row(workload, size, value, unit, floor, target, passed, rss, **detail) -> di
     }
 
 
+def error_row(workload: str, size: str, exc: Exception) -> dict:
+    """A workload that could not run at all: shown as ERROR with the reason, never skipped."""
+    return row(workload, size, None, "", None, "-", False, None, status="error", error=str(exc))
+
+
 def seed_row(label: str, employees: int, marker: tuple, seeded_now: bool) -> dict:
     """The seeding of this size's template, as recorded in its marker when it was built."""
     seconds, rss, seeded_at = marker
@@ -177,7 +182,10 @@ def table(rows: list[dict]) -> str:
     lines = []
     for r in rows:
         floor_unit = r["unit"]
-        verdict = "PASS" if r["pass"] else ("MISSING" if r.get("status") == "missing" else "FAIL")
+        status = r.get("status")
+        verdict = (
+            "PASS" if r["pass"] else {"missing": "MISSING", "error": "ERROR"}.get(status, "FAIL")
+        )
         lines.append(
             [
                 r["workload"],

@@ -32,7 +32,7 @@ from bench.databases import (
     workload,
 )
 from bench.http import load_pages
-from bench.report import ORDER, growth, page_rows, seed_row, service_row, table
+from bench.report import ORDER, error_row, growth, page_rows, seed_row, service_row, table
 
 RESULTS = ROOT / "bench" / "results.json"
 PROFILES = ROOT / "var" / "bench-profiles"
@@ -81,19 +81,24 @@ def main(argv=None) -> int:
                 seed_row(label, employees, seed_marker(employees), seed_seconds is not None)
             )
             flush_redis()
-            log(f"@{label}: campaign of {count:,}")
-            result = workload(database, "campaign", "--count", str(count),
-                              "--repeat", str(args.repeat))  # fmt: skip
-            rows.append(service_row("campaign", label, count, result))
-            log(f"@{label}: sweep of {count:,}")
-            result = workload(database, "sweep", "--count", str(count),
-                              "--repeat", str(args.repeat))  # fmt: skip
-            rows.append(service_row("sweep", label, count, result))
+            for name in ("campaign", "sweep"):
+                log(f"@{label}: {name} of {count:,}")
+                try:
+                    result = workload(database, name, "--count", str(count),
+                                      "--repeat", str(args.repeat))  # fmt: skip
+                except RuntimeError as exc:  # one broken workload must not hide the others
+                    rows.append(error_row(name, f"{count:,} @{label}", exc))
+                    continue
+                rows.append(service_row(name, label, count, result))
             flush_redis()
             log(f"@{label}: pages under gunicorn + wrk")
             workdir = Path(tmp) / label
             workdir.mkdir()
-            pages = load_pages(database, args.quick, workdir)
+            try:
+                pages = load_pages(database, args.quick, workdir)
+            except RuntimeError as exc:
+                rows.append(error_row("inbox", f"{label} employees", exc))
+                continue
             smaller = pages_by_size.get("10k") if label != "10k" else None
             rows.extend(page_rows(label, pages, smaller))
             pages_by_size[label] = pages
@@ -102,6 +107,9 @@ def main(argv=None) -> int:
     rows.sort(key=lambda r: ORDER.index(r["workload"]))
     RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))
+    for r in rows:
+        if r.get("status") == "error":
+            print(f"ERROR {r['workload']} {r['size']}: {r['error']}")
     seeded = "".join(f"; seeded @{k} in {v:.0f} s" for k, v in seeding.items())
     print(
         f"\n{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "

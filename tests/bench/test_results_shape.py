@@ -93,3 +93,11 @@ def test_full_size_rows_say_how_much_they_grew_over_the_tenth_size():
 
     assert rows[1]["growth_vs_10k"] == 8.0
     assert "growth_vs_10k" not in rows[0]
+
+
+def test_a_workload_that_cannot_run_is_an_error_row_not_a_gap():
+    broken = report.error_row("campaign", "7,000 @100k", RuntimeError("propose_campaign failed"))
+
+    assert set(broken) >= KEYS
+    assert broken["pass"] is False
+    assert "ERROR" in report.table([broken])
