@@ -170,3 +170,63 @@ def test_a_second_beat_skips_the_sweep_while_the_first_holds_the_lock(db):
         assert first is True
         assert tasks.sweep_deadlines() == {"skipped": True}
     assert "skipped" not in tasks.sweep_deadlines()
+
+
+def test_two_sweeps_at_once_send_each_reminder_once(
+    manager, ai_team, platform, deadline, start_date, mailoutbox
+):
+    from notifications.emails import send_due_reminders
+    from notifications.tasks import send_notification_email
+
+    people = [
+        make_person(f"r{i}@example.test", f"R {i}", platform, manager=manager) for i in range(20)
+    ]
+    for person in people:
+        propose_transfer(
+            employee=person,
+            to_team=ai_team,
+            actor=manager.user,
+            role_description="Label data.",
+            start_date=start_date,
+            response_deadline=deadline,
+        )
+    when = deadline - timedelta(hours=23)
+    (a_status, a), (b_status, b) = race(
+        lambda: send_due_reminders(now=when), lambda: send_due_reminders(now=when)
+    )
+    assert a_status == b_status == "ok", (a, b)
+    reminders = Notification.objects.filter(kind=Notification.Kind.DEADLINE_REMINDER)
+    assert reminders.count() == 20
+    # Both producers may queue the same row's email (each saw it as new); the send claims the
+    # row, so however many messages arrive, each reminder is emailed once.
+    for pk in a + b:
+        send_notification_email(pk)
+    assert len(mailoutbox) == 20
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(p.email for p in people)
+
+
+def test_two_dispatchers_at_once_deliver_each_outbox_event_once(
+    manager, ai_team, platform, deadline, start_date
+):
+    from outbox.models import OutboxEvent
+    from outbox.services import dispatch_pending
+
+    for i in range(10):
+        person = make_person(f"m{i}@example.test", f"M {i}", platform, manager=manager)
+        p = propose_transfer(
+            employee=person,
+            to_team=ai_team,
+            actor=manager.user,
+            role_description="Label data.",
+            start_date=start_date,
+            response_deadline=deadline,
+        )
+        opt_in(proposal=p, actor=person.user, terms_sha256=p.terms_sha256, context=WEB)
+        apply_move(proposal=p, now=deadline + timedelta(days=30))
+    assert OutboxEvent.objects.filter(dispatched_at=None).count() == 10
+    (a_status, a), (b_status, b) = race(dispatch_pending, dispatch_pending)
+    assert a_status == b_status == "ok", (a, b)
+    assert a + b == 10
+    assert not OutboxEvent.objects.filter(dispatched_at=None).exists()
+    moved = Notification.objects.filter(kind=Notification.Kind.MOVE_EFFECTIVE)
+    assert moved.count() == 20  # employee and proposer, once each
