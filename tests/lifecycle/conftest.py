@@ -4,6 +4,7 @@ helper that runs the services' on-commit callbacks the way a committed request w
 import logging
 import socket
 import threading
+import time
 from collections import Counter
 from email import message_from_bytes
 
@@ -23,6 +24,7 @@ class CountingHandler:
         self.lock = threading.Lock()
         self.accepted = Counter()
         self.attempted = Counter()  # every DATA seen, accepted or not
+        self.accepted_at = {}
         self.messages = []
         self.on_data = None
         self.reply = "250 OK"
@@ -40,6 +42,7 @@ class CountingHandler:
             return self.reply
         with self.lock:
             self.accepted[message_id] += 1
+            self.accepted_at[message_id] = time.time()
             self.messages.append((envelope.rcpt_tos, message))
         return "250 OK"
 
