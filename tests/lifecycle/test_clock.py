@@ -158,3 +158,14 @@ def test_the_daily_hr_digest_is_sent_once_per_day_without_private_reasons(
     assert digest.to == ["harper@example.test"]
     assert "opted out 1" in digest.body
     assert "secret" not in digest.body and "secret" not in digest.alternatives[0][0]
+
+
+def test_operators_can_run_the_sweep_by_hand(proposal):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    with at(proposal.response_deadline + timedelta(minutes=1)):
+        call_command("sweep_deadlines", stdout=out)
+    assert out.getvalue() == "swept: 1 expired, 0 moved, 0 reminders, 0 outbox events delivered\n"
