@@ -89,11 +89,30 @@ def append_record(
     return record
 
 
+_COPY_COLUMNS = (
+    "subject_id", "about_kind", "about_id", "action", "terms_sha256", "terms_version", "actor_id",
+    "channel", "recorded_at", "ip_address", "user_agent", "private_reason", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def _copy(records: list[ConsentRecord]) -> None:
+    """Insert with PostgreSQL COPY, in chain order: the expiry sweep appends thousands of
+    records at once, and a multi-row INSERT of them cost about half a second per 7,000
+    (make bench). COPY is an insert: the append-only trigger is not involved."""
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg cursor, inside our transaction
+        table = ConsentRecord._meta.db_table
+        with raw.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
+            for r in records:
+                copy.write_row([getattr(r, column) for column in _COPY_COLUMNS])
+
+
 @transaction.atomic
 def append_system_records(entries: list[dict], *, action: str) -> list[ConsentRecord]:
-    """Append many system-made records (e.g. expiries) under one lock, in one INSERT.
+    """Append many system-made records (e.g. expiries) under one lock, in one statement.
 
-    Each entry holds subject_id, about_kind, about_id, terms_sha256, terms_version.
+    Each entry holds subject_id, about_kind, about_id, terms_sha256, terms_version. On
+    PostgreSQL the records are copied in and the returned instances carry no primary key.
     """
     prev_hash = _lock_ledger_head()
     now = timezone.now()
@@ -112,4 +131,7 @@ def append_system_records(entries: list[dict], *, action: str) -> list[ConsentRe
         )
         records.append(record)
         prev_hash = record.hash
+    if connection.vendor == "postgresql":
+        _copy(records)
+        return records
     return ConsentRecord.objects.bulk_create(records, batch_size=2000)
