@@ -137,7 +137,11 @@ def test_make_test_explains_in_one_line_when_postgres_is_down():
 
 
 def test_make_test_explains_in_one_line_when_redis_is_down():
-    env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",  # up, so Redis is next
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+    }
     result = subprocess.run(
         [sys.executable, "tests/check_services.py"],
         cwd=ROOT,
