@@ -137,6 +137,8 @@ def _proposal_context(request, proposal, **extra) -> dict:
         "is_retroactive": proposal.kind == Kind.RETROACTIVE,
         "deadline_passed": _deadline_passed(proposal),
         "can_undraft": _can_undraft(proposal),
+        # What saying no means matters while there is still something to say no to.
+        "show_guarantee": proposal.state in (State.PENDING, State.OPTED_IN, State.EFFECTIVE),
         "records": records,
         "terms_form": TermsForm(initial={"terms_sha256": proposal.terms_sha256}),
         "withdraw_form": WithdrawConsentForm(),

@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from assignments.models import PlacementRequest, Proposal
-from assignments.services import apply_move, opt_in, propose_transfer
+from assignments.services import apply_move, opt_in, propose_transfer, withdraw_proposal
 from consent.models import ConsentRecord
 from tests.conftest import WEB, make_person
 
@@ -128,6 +128,9 @@ def test_opting_out_with_a_reason_shows_managers_the_decision_but_never_the_reas
 
     boss.get_by_role("link", name="Propose transfer").click()
     check_page(boss, screenshot_dir, "13-propose")
+    boss.get_by_role("button", name="Propose transfer").click()  # empty: errors in words
+    expect(boss.get_by_text("This field is required.").first).to_be_visible()
+    check_page(boss, screenshot_dir, "13-propose-errors")
     boss.get_by_label("Person").select_option(label="Eve Employee")
     boss.get_by_label("Team they would join").select_option(label="Payments")
     boss.get_by_label("Role description").fill("Payments reconciliation; no data labelling.")
@@ -162,6 +165,8 @@ def test_withdrawing_consent_then_undrafting_after_a_move(
     eve = sign_in(employee.user)
     eve.goto(f"{live_server.url}/proposals/{proposal.pk}/")
     check_page(eve, screenshot_dir, "20-proposal-opted-in")
+    eve.goto(f"{live_server.url}/proposals/{proposal.pk}/withdraw-consent/")
+    check_page(eve, screenshot_dir, "20-withdraw-consent")
     eve.get_by_role("button", name="Withdraw consent", exact=True).click()
     expect(eve.get_by_role("heading", name="Receipt: Withdrew consent")).to_be_visible()
     proposal.refresh_from_db()
@@ -209,7 +214,15 @@ def test_a_retroactive_confirmation_offers_stay_or_undraft(
 
 
 def test_the_decision_works_without_javascript(
-    live_server, employee, proposal, sign_in, screenshot_dir
+    live_server,
+    employee,
+    manager,
+    proposal,
+    payments,
+    deadline,
+    start_date,
+    sign_in,
+    screenshot_dir,
 ):
     eve = sign_in(employee.user, java_script_enabled=False)
     eve.goto(f"{live_server.url}/proposals/{proposal.pk}/")
@@ -218,6 +231,24 @@ def test_the_decision_works_without_javascript(
     eve.get_by_role("button", name="Opt out", exact=True).click()
     expect(eve.get_by_role("heading", name="Receipt: Opted out")).to_be_visible()
     assert ConsentRecord.objects.get().action == "opt_out"
+
+    # The manager withdraws a second proposal while Eve is on its confirmation step: the
+    # refusal says why, in words.
+    other = propose_transfer(
+        employee=employee,
+        to_team=payments,
+        actor=manager.user,
+        role_description="Payments.",
+        start_date=start_date,
+        response_deadline=deadline,
+    )
+    eve = sign_in(employee.user)  # axe needs JavaScript
+    eve.goto(f"{live_server.url}/proposals/{other.pk}/opt-in/")
+    withdraw_proposal(proposal=other, actor=manager.user)
+    eve.get_by_role("button", name="Opt in", exact=True).click()
+    expect(eve.get_by_role("alert")).to_contain_text("the proposer withdrew it")
+    check_page(eve, screenshot_dir, "31-refused")
+    assert ConsentRecord.objects.count() == 1
 
 
 def test_other_peoples_pages_are_404_and_proposing_outside_ones_reports_is_403(
