@@ -5,16 +5,19 @@ Screenshots land in tests/screenshots/ (git-ignored), one at desktop width and o
 
 import re
 from datetime import datetime, time
+from io import StringIO
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from assignments.models import PlacementRequest, Proposal
+from assignments.management.commands.seed_demo import DEMO_PASSWORD
+from assignments.models import Employee, PlacementRequest, Proposal
 from assignments.services import apply_move, opt_in, propose_transfer, withdraw_proposal
 from consent.models import ConsentRecord
-from tests.conftest import WEB, make_person
+from tests.conftest import WEB
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,21 +47,39 @@ def check_page(page, screenshot_dir, name):
     assert not problems, f"{name}: " + "; ".join(problems)
 
 
-def test_an_employee_signs_in_and_opts_in_within_three_clicks(
-    live_server, page, proposal, screenshot_dir
+@pytest.fixture
+def demo(settings):
+    """The organisation `make run` shows (seed_demo refuses to run unless DEBUG is on)."""
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    settings.DEBUG = False
+    return {e.email: e for e in Employee.objects.select_related("user")}
+
+
+def sign_in_with_password(page, live_server, email, password=DEMO_PASSWORD):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/inbox/$"))
+
+
+def test_the_demo_employee_signs_in_and_opts_in_within_three_clicks(
+    live_server, page, demo, screenshot_dir
 ):
+    proposal = Proposal.objects.get(
+        employee=demo["employee@demo.test"], kind=Proposal.Kind.TRANSFER
+    )
     page.goto(f"{live_server.url}/")
     check_page(page, screenshot_dir, "01-home")
     page.get_by_role("link", name="Sign in").last.click()
     check_page(page, screenshot_dir, "02-sign-in")
-    page.get_by_label("Email").fill("eve@example.test")
-    page.get_by_label("Password").fill("pw")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_with_password(page, live_server, "employee@demo.test")
 
-    expect(page).to_have_url(re.compile(r"/inbox/$"))
     check_page(page, screenshot_dir, "03-inbox")
-    page.get_by_role("link", name="Proposal: join Applied AI").click()  # click 1
+    page.get_by_role("link", name="Proposal: join Applied AI Task Force").click()  # click 1
     expect(page.get_by_text("About 40% of this work is data labelling.")).to_be_visible()
+    expect(page.get_by_text("Morgan Manager")).to_be_visible()
     check_page(page, screenshot_dir, "04-proposal")
     page.keyboard.press("Tab")  # the first stop is the skip link, and it leads to the content
     expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
@@ -75,6 +96,7 @@ def test_an_employee_signs_in_and_opts_in_within_three_clicks(
     check_page(page, screenshot_dir, "06-receipt")
     record = ConsentRecord.objects.get()
     assert record.action == "opt_in" and record.channel == "web"
+    assert record.terms_sha256 == proposal.terms_sha256
     assert "Chrome" in record.user_agent
     with page.expect_download() as download:
         page.get_by_role("link", name="Download receipt (JSON)").click()
@@ -82,49 +104,28 @@ def test_an_employee_signs_in_and_opts_in_within_three_clicks(
 
 
 def test_opting_out_with_a_reason_shows_managers_the_decision_but_never_the_reason(
-    payments,
-    live_server,
-    page,
-    employee,
-    manager,
-    ai_team,
-    deadline,
-    start_date,
-    sign_in,
-    screenshot_dir,
+    live_server, page, demo, sign_in, screenshot_dir
 ):
-    sam = make_person("sam@example.test", "Sam Second", employee.team, manager=manager)
-    proposal = propose_transfer(
-        employee=sam,
-        to_team=ai_team,
-        actor=manager.user,
-        role_description="Label data, 70%.",
-        data_labelling_percent=70,
-        start_date=start_date,
-        response_deadline=deadline,
-    )
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Email").fill("sam@example.test")
-    page.get_by_label("Password").fill("pw")
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("link", name="Proposal: join Applied AI").click()
+    reason = "I was not asked before the memo"
+    sign_in_with_password(page, live_server, "sam@demo.test")
+    page.get_by_role("link", name="Proposal: join Applied AI Task Force").click()
     page.get_by_role("button", name="Opt out", exact=True).click()
     expect(page.get_by_role("heading", name="Confirm: you want to opt out")).to_be_visible()
-    page.get_by_label("Your reason").fill("I was not asked before the memo")
+    page.get_by_label("Your reason").fill(reason)
     check_page(page, screenshot_dir, "10-confirm-opt-out")
     page.get_by_role("button", name="Opt out", exact=True).click()
-    expect(page.get_by_text("I was not asked before the memo")).to_be_visible()  # own receipt
+    expect(page.get_by_text(reason)).to_be_visible()  # on her own receipt
     check_page(page, screenshot_dir, "11-receipt-opt-out")
 
-    boss = sign_in(manager.user)
+    boss = sign_in(demo["manager@demo.test"].user)
     boss.goto(f"{live_server.url}/team/proposals/")
-    row = boss.get_by_role("row", name=re.compile("Sam Second"))
-    expect(row).to_contain_text("Opted out")
-    assert "I was not asked before the memo" not in boss.content()
+    expect(boss.get_by_role("row", name=re.compile("Sam Colleague"))).to_contain_text("Opted out")
+    assert reason not in boss.content()
     check_page(boss, screenshot_dir, "12-team-proposals")
     boss.get_by_role("combobox", name="Status").select_option("opted_out")
     boss.get_by_role("button", name="Filter").click()
-    expect(boss.get_by_role("row", name=re.compile("Sam Second"))).to_be_visible()
+    expect(boss.get_by_role("row", name=re.compile("Sam Colleague"))).to_be_visible()
+    expect(boss.get_by_role("row", name=re.compile("Eve Employee"))).to_have_count(0)
 
     boss.get_by_role("link", name="Propose transfer").click()
     check_page(boss, screenshot_dir, "13-propose")
@@ -136,7 +137,7 @@ def test_opting_out_with_a_reason_shows_managers_the_decision_but_never_the_reas
     boss.get_by_label("Role description").fill("Payments reconciliation; no data labelling.")
     boss.get_by_role("button", name="Propose transfer").click()
     expect(boss.get_by_text("Proposal sent to Eve Employee")).to_be_visible()
-    made = Proposal.objects.get(employee=employee, to_team__name="Payments")
+    made = Proposal.objects.get(employee=demo["employee@demo.test"], to_team__slug="payments")
 
     boss.goto(f"{live_server.url}/team/proposals/{made.pk}/extend/")
     check_page(boss, screenshot_dir, "14-extend")
@@ -145,8 +146,7 @@ def test_opting_out_with_a_reason_shows_managers_the_decision_but_never_the_reas
     boss.get_by_role("button", name="Withdraw proposal").click()
     made.refresh_from_db()
     assert made.state == Proposal.State.WITHDRAWN
-    proposal.refresh_from_db()
-    assert proposal.state == Proposal.State.OPTED_OUT
+    assert Proposal.objects.get(employee=demo["sam@demo.test"]).state == Proposal.State.OPTED_OUT
 
 
 def test_withdrawing_consent_then_undrafting_after_a_move(
