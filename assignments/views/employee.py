@@ -1,13 +1,5 @@
-"""Browser pages for employees (inbox, proposal, decisions) and managers (team proposals).
+"""The employee's pages: inbox, proposal, and each decision with its confirmation step."""
 
-Views only translate: fetch through a selector (anything outside it is a 404), check the
-right in `permissions`, call one service, and turn its errors into words on the page.
-Every decision works without JavaScript: a GET renders the confirmation step, a POST
-records it. htmx, when present, only loads the confirmation step in place.
-"""
-
-import django_filters
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,28 +8,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from assignments import services
-from assignments.deadlines import add_working_days
 from assignments.forms import (
-    DATETIME_LOCAL,
-    ExtendDeadlineForm,
     OptOutForm,
-    ProposeTransferForm,
     TermsForm,
     UndraftForm,
     WithdrawConsentForm,
     apply_service_errors,
 )
-from assignments.models import Employee, PlacementRequest, Proposal
-from assignments.permissions import can_decide, can_manage_proposal, can_propose_for, is_hr
+from assignments.models import PlacementRequest, Proposal
+from assignments.permissions import can_decide
 from assignments.selectors import (
-    direct_reports,
     employee_for,
     inbox_for,
-    proposals_managed_by,
 )
 from consent.models import ConsentRecord
 from consent.selectors import records_about
@@ -56,18 +41,6 @@ OUTCOMES = {
 }
 
 
-def navigation(request):
-    """Template context: whether to show the manager's pages in the header."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    return {"show_team_nav": _is_manager(user)}
-
-
-def _is_manager(user) -> bool:
-    return is_hr(user) or Employee.objects.filter(manager__user=user, is_active=True).exists()
-
-
 def _request_context(request) -> RequestContext:
     # REMOTE_ADDR only: a client-supplied X-Forwarded-For would let anyone forge the ledger's
     # IP. A deployment behind a proxy sets REMOTE_ADDR from the proxy's header itself.
@@ -83,9 +56,6 @@ def _person_name(user) -> str:
     if employee is not None:
         return employee.name
     return user.get_full_name() or user.email or user.get_username()
-
-
-# --- Employees ------------------------------------------------------------------------------
 
 
 @login_required
@@ -320,149 +290,4 @@ def undraft(request, pk):
         return redirect("assignments:proposal", pk=proposal.pk)
     return render(
         request, "assignments/undraft.html", _proposal_context(request, proposal, form=form)
-    )
-
-
-# --- Managers -------------------------------------------------------------------------------
-
-
-class TeamProposalFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(
-        choices=State.choices, label=gettext_lazy("Status"), empty_label=gettext_lazy("Any")
-    )
-    kind = django_filters.ChoiceFilter(
-        choices=Kind.choices, label=gettext_lazy("Kind"), empty_label=gettext_lazy("Any")
-    )
-
-    class Meta:
-        model = Proposal
-        fields = ["state", "kind"]
-
-
-def _require_manager(user) -> None:
-    if not _is_manager(user):
-        raise PermissionDenied(_("Only managers and HR can see this page."))
-
-
-@login_required
-def team_proposals(request):
-    _require_manager(request.user)
-    filters = TeamProposalFilter(request.GET or None, queryset=proposals_managed_by(request.user))
-    return render(
-        request,
-        "assignments/team_proposals.html",
-        {"filter": filters, "proposals": filters.qs, "open_states": Proposal.OPEN_STATES},
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def propose(request):
-    _require_manager(request.user)
-    employees = direct_reports(request.user).exclude(user=request.user)
-    if request.method == "POST":
-        # Someone outside the manager's reports is refused outright (403), not as a form error.
-        raw = request.POST.get("employee", "")
-        target = (
-            Employee.objects.select_related("manager").filter(pk=raw).first()
-            if raw.isdigit()
-            else None
-        )
-        if target is not None and not can_propose_for(request.user, target):
-            raise PermissionDenied(_("You can propose transfers only for your own direct reports."))
-    form = ProposeTransferForm(request.POST or None, employees=employees)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            proposal = services.propose_transfer(
-                employee=data["employee"],
-                to_team=data["to_team"],
-                actor=request.user,
-                role_description=data["role_description"],
-                data_labelling_percent=data["data_labelling_percent"],
-                start_date=data["start_date"],
-                response_deadline=data["response_deadline"],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                _(
-                    "Proposal sent to %(name)s. Nothing changes unless they opt in before "
-                    "the deadline."
-                )
-                % {"name": proposal.employee.name},
-            )
-            return redirect("assignments:team_proposals")
-    return render(
-        request,
-        "assignments/propose.html",
-        {"form": form, "min_days": settings.PORTAL_MIN_RESPONSE_WORKING_DAYS},
-    )
-
-
-def _managed_proposal(request, pk) -> Proposal:
-    proposal = get_object_or_404(proposals_managed_by(request.user), pk=pk)
-    if not can_manage_proposal(request.user, proposal):
-        raise PermissionDenied
-    return proposal
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def extend(request, pk):
-    proposal = _managed_proposal(request, pk)
-    suggested = timezone.localtime(add_working_days(proposal.response_deadline, 2))
-    form = ExtendDeadlineForm(
-        request.POST or None, initial={"response_deadline": suggested.strftime(DATETIME_LOCAL)}
-    )
-    error = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.extend_deadline(
-                proposal=proposal,
-                actor=request.user,
-                new_deadline=form.cleaned_data["response_deadline"],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        except TransitionError as exc:
-            error = exc.message
-        else:
-            messages.success(
-                request, _("Deadline extended for %(name)s.") % {"name": proposal.employee.name}
-            )
-            return redirect("assignments:team_proposals")
-    status = 409 if error else 200
-    return render(
-        request,
-        "assignments/extend.html",
-        {"proposal": proposal, "form": form, "error": error},
-        status=status,
-    )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def withdraw(request, pk):
-    proposal = _managed_proposal(request, pk)
-    error = None
-    if request.method == "POST":
-        try:
-            services.withdraw_proposal(proposal=proposal, actor=request.user)
-        except TransitionError as exc:
-            error = exc.message
-        else:
-            messages.success(
-                request,
-                _("Proposal withdrawn: nothing will change for %(name)s.")
-                % {"name": proposal.employee.name},
-            )
-            return redirect("assignments:team_proposals")
-    return render(
-        request,
-        "assignments/withdraw.html",
-        {"proposal": proposal, "error": error},
-        status=409 if error else 200,
     )
