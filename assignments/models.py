@@ -167,7 +167,14 @@ class Proposal(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    state__in=["pending", "opted_in", "effective", "opted_out", "expired", "withdrawn"]
+                    state__in=[
+                        "pending",
+                        "opted_in",
+                        "effective",
+                        "opted_out",
+                        "expired",
+                        "withdrawn",
+                    ]
                 ),
                 name="proposal_state_valid",
             ),
@@ -205,6 +212,9 @@ class ProposalEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class Move(models.Model):
@@ -280,3 +290,6 @@ class PlacementPreference(models.Model):
             models.UniqueConstraint(fields=["request", "rank"], name="preference_rank_unique"),
             models.UniqueConstraint(fields=["request", "team"], name="preference_team_unique"),
         ]
+
+    def __str__(self):
+        return f"{self.rank}. {self.team_id}"

@@ -172,7 +172,9 @@ def propose_transfer(
         Employee.objects.select_for_update(of=("self",)).select_related("team").get(pk=employee.pk)
     )
     if not role_description.strip():
-        raise ValidationError({"role_description": _("Describe the role honestly before proposing.")})
+        raise ValidationError(
+            {"role_description": _("Describe the role honestly before proposing.")}
+        )
     _validate_new_proposal(
         employee=employee,
         to_team=to_team,
@@ -215,8 +217,10 @@ def propose_transfer(
             proposal.save(force_insert=True)
     except IntegrityError as exc:  # a concurrent duplicate slipped past the check above
         raise ValidationError(
-            {"to_team": _("%(name)s already has an open proposal to %(team)s.")
-             % {"name": employee.name, "team": to_team.name}}
+            {
+                "to_team": _("%(name)s already has an open proposal to %(team)s.")
+                % {"name": employee.name, "team": to_team.name}
+            }
         ) from exc
     _event(proposal, ProposalEvent.Kind.PROPOSED, actor=actor, at=now)
     if placement_request is not None:
@@ -244,8 +248,9 @@ def propose_retroactive_confirmation(
     Expiry never counts as consent: the person is then listed as "no consent on record".
     """
     if employee.team_id is None:
-        raise ValidationError({"employee": _("%(name)s has no current team to confirm.")
-                               % {"name": employee.name}})
+        raise ValidationError(
+            {"employee": _("%(name)s has no current team to confirm.") % {"name": employee.name}}
+        )
     return propose_transfer(
         employee=employee,
         to_team=employee.team,
@@ -294,8 +299,10 @@ def propose_campaign(
     proposals = []
     for employee in employees:
         if employee.pk in already_open:
-            problems.append(_("%(name)s already has an open proposal to %(team)s.")
-                            % {"name": employee.name, "team": to_team.name})
+            problems.append(
+                _("%(name)s already has an open proposal to %(team)s.")
+                % {"name": employee.name, "team": to_team.name}
+            )
             continue
         try:
             _validate_new_proposal(
@@ -402,7 +409,9 @@ def opt_in(
                 % {"team": other.to_team.name, "start": formats.date_format(other.start_date)}
             )
     record = _ledger(proposal, action=Action.OPT_IN, actor=actor, context=context, now=now)
-    proposal.state = State.EFFECTIVE if proposal.kind == Proposal.Kind.RETROACTIVE else State.OPTED_IN
+    proposal.state = (
+        State.EFFECTIVE if proposal.kind == Proposal.Kind.RETROACTIVE else State.OPTED_IN
+    )
     proposal.decided_at = now
     proposal.save(update_fields=["state", "decided_at"])
     _event(proposal, ProposalEvent.Kind.OPTED_IN, actor=actor, at=now)
@@ -425,9 +434,7 @@ def _open_placement_request(
         employee=employee,
         state__in=[PlacementRequest.State.OPEN, PlacementRequest.State.OFFERED],
     ).exists():
-        raise TransitionError(
-            _("You already have an open placement request; HR is working on it.")
-        )
+        raise TransitionError(_("You already have an open placement request; HR is working on it."))
     teams = list(team_preferences or [])
     if len({t.pk for t in teams}) != len(teams):
         raise ValidationError({"team_preferences": _("Each team can be ranked only once.")})
@@ -591,16 +598,25 @@ def extend_deadline(
         )
     if new_deadline <= proposal.response_deadline:
         raise ValidationError(
-            {"response_deadline": _(
-                "A deadline can only be extended: choose a moment after %(deadline)s."
-            ) % {"deadline": _when(proposal.response_deadline)}}
+            {
+                "response_deadline": _(
+                    "A deadline can only be extended: choose a moment after %(deadline)s."
+                )
+                % {"deadline": _when(proposal.response_deadline)}
+            }
         )
-    if proposal.kind != Proposal.Kind.RETROACTIVE and timezone.localdate(new_deadline) > proposal.start_date:
+    if (
+        proposal.kind != Proposal.Kind.RETROACTIVE
+        and timezone.localdate(new_deadline) > proposal.start_date
+    ):
         raise ValidationError(
-            {"response_deadline": _(
-                "The new deadline would fall after the start date (%(start)s); withdraw this "
-                "proposal and propose a later start instead."
-            ) % {"start": formats.date_format(proposal.start_date)}}
+            {
+                "response_deadline": _(
+                    "The new deadline would fall after the start date (%(start)s); withdraw this "
+                    "proposal and propose a later start instead."
+                )
+                % {"start": formats.date_format(proposal.start_date)}
+            }
         )
     previous = proposal.response_deadline
     proposal.response_deadline = new_deadline
