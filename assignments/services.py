@@ -370,6 +370,26 @@ def _fingerprint(proposal, employee, campaign, to_team) -> str:
 # --- The employee decides ------------------------------------------------------------------
 
 
+def _decide(
+    proposal: Proposal, *, action, new_state, event_kind, actor, context, now, private_reason=""
+) -> ConsentRecord:
+    """The common tail of every decision: ledger record, new state, event, receipt."""
+    record = _ledger(
+        proposal,
+        action=action,
+        actor=actor,
+        context=context,
+        private_reason=private_reason.strip(),
+        now=now,
+    )
+    proposal.state = new_state
+    proposal.decided_at = now
+    proposal.save(update_fields=["state", "decided_at"])
+    _event(proposal, event_kind, actor=actor, at=now)
+    enqueue_after_commit(tasks.notify_decision, record.pk)
+    return record
+
+
 @transaction.atomic
 def opt_in(
     *,
@@ -394,6 +414,8 @@ def opt_in(
             _("The terms of this proposal are not the ones you were shown; read them again.")
         )
     if proposal.kind != Proposal.Kind.RETROACTIVE:
+        # Lock the person so two opt-ins to different moves cannot both pass this check.
+        Employee.objects.select_for_update().filter(pk=proposal.employee_id).first()
         other = (
             Proposal.objects.filter(employee=proposal.employee, state=State.OPTED_IN)
             .exclude(pk=proposal.pk)
@@ -408,15 +430,16 @@ def opt_in(
                 )
                 % {"team": other.to_team.name, "start": formats.date_format(other.start_date)}
             )
-    record = _ledger(proposal, action=Action.OPT_IN, actor=actor, context=context, now=now)
-    proposal.state = (
-        State.EFFECTIVE if proposal.kind == Proposal.Kind.RETROACTIVE else State.OPTED_IN
+    return _decide(
+        proposal,
+        action=Action.OPT_IN,
+        # A retroactive "stay" confirms where the person already is: nothing left to apply.
+        new_state=State.EFFECTIVE if proposal.kind == Proposal.Kind.RETROACTIVE else State.OPTED_IN,
+        event_kind=ProposalEvent.Kind.OPTED_IN,
+        actor=actor,
+        context=context,
+        now=now,
     )
-    proposal.decided_at = now
-    proposal.save(update_fields=["state", "decided_at"])
-    _event(proposal, ProposalEvent.Kind.OPTED_IN, actor=actor, at=now)
-    enqueue_after_commit(tasks.notify_decision, record.pk)
-    return record
 
 
 def _reopen_placement_request(proposal: Proposal) -> None:
@@ -472,24 +495,21 @@ def opt_out(
     if proposal.state != State.PENDING:
         raise _state_error(proposal, _("opt out of"))
     _ensure_before_deadline(proposal, now)
-    record = _ledger(
+    record = _decide(
         proposal,
         action=Action.OPT_OUT,
+        new_state=State.OPTED_OUT,
+        event_kind=ProposalEvent.Kind.OPTED_OUT,
         actor=actor,
         context=context,
-        private_reason=private_reason.strip(),
         now=now,
+        private_reason=private_reason,
     )
-    proposal.state = State.OPTED_OUT
-    proposal.decided_at = now
-    proposal.save(update_fields=["state", "decided_at"])
-    _event(proposal, ProposalEvent.Kind.OPTED_OUT, actor=actor, at=now)
     if proposal.kind == Proposal.Kind.RETROACTIVE:
         _open_placement_request(
             employee=proposal.employee, source_proposal=proposal, team_preferences=team_preferences
         )
     _reopen_placement_request(proposal)
-    enqueue_after_commit(tasks.notify_decision, record.pk)
     return record
 
 
@@ -508,20 +528,17 @@ def withdraw_consent(
     _ensure_is_subject(proposal, actor)
     if proposal.state != State.OPTED_IN:
         raise _state_error(proposal, _("withdraw consent from"))
-    record = _ledger(
+    record = _decide(
         proposal,
         action=Action.WITHDRAW,
+        new_state=State.OPTED_OUT,
+        event_kind=ProposalEvent.Kind.CONSENT_WITHDRAWN,
         actor=actor,
         context=context,
-        private_reason=private_reason.strip(),
         now=now,
+        private_reason=private_reason,
     )
-    proposal.state = State.OPTED_OUT
-    proposal.decided_at = now
-    proposal.save(update_fields=["state", "decided_at"])
-    _event(proposal, ProposalEvent.Kind.CONSENT_WITHDRAWN, actor=actor, at=now)
     _reopen_placement_request(proposal)
-    enqueue_after_commit(tasks.notify_decision, record.pk)
     return record
 
 
