@@ -61,6 +61,7 @@ class ConsentRecord(models.Model):
         indexes = [
             models.Index(fields=["about_kind", "about_id", "id"], name="consent_about_idx"),
             models.Index(fields=["subject", "id"], name="consent_subject_idx"),
+            models.Index(fields=["recorded_at"], name="consent_recorded_at_idx"),
         ]
 
     def __str__(self):

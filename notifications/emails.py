@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -510,3 +511,57 @@ def build_message(notification: Notification, to: str) -> EmailMultiAlternatives
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+# --- Safety net: producers whose queued task was lost ----------------------------------------
+
+# Decisions, arrivals and placement requests are turned into notifications by tasks queued on
+# commit. If the broker lost that message (a crash between commit and enqueue, a restarted
+# Redis without persistence), nobody would be told. This pass finds the events that still have
+# no notification and runs their producer again; dedupe keys make a late double run harmless.
+LOST_AFTER = timedelta(minutes=2)  # leave the normal path time to run first
+LOOK_BACK = timedelta(days=7)
+RECEIPT_ACTIONS = ("opt_in", "opt_out", "withdraw", "undraft")
+
+
+def _without_notification(qs, prefix: str, *, startswith: bool = False):
+    key = Concat(Value(prefix), Cast("pk", CharField()), Value(":" if startswith else ""))
+    lookup = "dedupe_key__startswith" if startswith else "dedupe_key"
+    return qs.annotate(expected_key=key).filter(
+        ~Exists(Notification.objects.filter(**{lookup: OuterRef("expected_key")}))
+    )
+
+
+def recreate_lost(*, now: datetime | None = None, limit: int = 1000) -> dict:
+    now = now or timezone.now()
+    window = (now - LOOK_BACK, now - LOST_AFTER)
+    arrivals = list(
+        _without_notification(
+            Proposal.objects.filter(state=Proposal.State.PENDING, created_at__range=window),
+            "proposal_arrived:",
+        ).values_list("pk", flat=True)[:limit]
+    )
+    if arrivals:
+        proposals_arrived(arrivals)
+    receipts = list(
+        _without_notification(
+            ConsentRecord.objects.filter(
+                about_kind="proposal", action__in=RECEIPT_ACTIONS, recorded_at__range=window
+            ),
+            "decision_receipt:",
+        ).values_list("pk", flat=True)[:limit]
+    )
+    for record_id in receipts:
+        decision_receipt(record_id)
+    placements = []
+    if _hr_users().exists():  # with no HR partner there is nobody to tell yet
+        placements = list(
+            _without_notification(
+                PlacementRequest.objects.filter(created_at__range=window),
+                "placement_requested:",
+                startswith=True,
+            ).values_list("pk", flat=True)[:limit]
+        )
+    for request_id in placements:
+        placement_requested(request_id)
+    return {"arrivals": len(arrivals), "receipts": len(receipts), "placements": len(placements)}

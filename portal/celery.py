@@ -42,6 +42,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 290},
     },
+    # Every five minutes: re-run the producer for any decision, new proposal or placement
+    # request that still has no notification (its queued task was lost with the broker).
+    "recreate-lost-notifications": {
+        "task": "notifications.tasks.recreate_lost_notifications",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 290},
+    },
     # Every day at PORTAL_HR_DIGEST_HOUR:00 UTC: the HR digest of pending, decided, expiring.
     "hr-digest": {
         "task": "assignments.tasks.send_hr_digest",
