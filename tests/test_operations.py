@@ -117,12 +117,9 @@ def test_seeded_demo_ledger_verifies(settings):
     assert verify_chain().intact
 
 
-def test_make_test_explains_in_one_line_when_postgres_is_down():
-    env = {
-        **os.environ,
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/test",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-    }
+def service_check_output(*, database_url: str, redis_url: str) -> str:
+    """Run the check `make test` starts with; it must fail with exactly one line."""
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
     result = subprocess.run(
         [sys.executable, "tests/check_services.py"],
         cwd=ROOT,
@@ -133,25 +130,21 @@ def test_make_test_explains_in_one_line_when_postgres_is_down():
     )
     assert result.returncode == 1
     [line] = result.stdout.strip().splitlines()
+    return line
+
+
+def test_make_test_explains_in_one_line_when_postgres_is_down():
+    line = service_check_output(
+        database_url="postgres://postgres@127.0.0.1:1/test", redis_url="redis://127.0.0.1:6379/0"
+    )
     assert line.startswith("PostgreSQL is not reachable at postgres://postgres@127.0.0.1:1/test")
 
 
 def test_make_test_explains_in_one_line_when_redis_is_down():
-    env = {
-        **os.environ,
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres",  # up, so Redis is next
-        "REDIS_URL": "redis://127.0.0.1:1/0",
-    }
-    result = subprocess.run(
-        [sys.executable, "tests/check_services.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    line = service_check_output(
+        database_url="postgres://postgres@127.0.0.1:5432/postgres",  # up, so Redis is next
+        redis_url="redis://127.0.0.1:1/0",
     )
-    assert result.returncode == 1
-    [line] = result.stdout.strip().splitlines()
     assert line.startswith("Redis is not reachable at redis://127.0.0.1:1/0")
 
 
