@@ -2,38 +2,24 @@ from django.contrib import admin, messages
 
 from assignments.models import (
     Campaign,
-    Employee,
     Move,
     PlacementPreference,
     PlacementRequest,
     Proposal,
     ProposalEvent,
-    Team,
 )
 from assignments.services import end_leave, start_leave
+from people.admin import EmployeeAdmin
+from people.models import Employee
 
-
-@admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "kind", "headcount_target")
-    list_filter = ("kind",)
-    search_fields = ("name", "slug")
-    prepopulated_fields = {"slug": ("name",)}
+# People's records are administered in people/admin.py; leave is added here because putting
+# someone on leave pauses their response windows, which is this app's rule.
+admin.site.unregister(Employee)
 
 
 @admin.register(Employee)
-class EmployeeAdmin(admin.ModelAdmin):
-    list_display = ("name", "email", "title", "team", "manager", "is_active", "on_leave_since")
-    list_filter = ("is_active", "team", ("on_leave_since", admin.EmptyFieldListFilter))
-    search_fields = ("name", "email", "external_id")
-    list_select_related = ("team", "manager")
-    raw_id_fields = ("user", "manager")
+class EmployeeWithLeaveAdmin(EmployeeAdmin):
     actions = ["mark_on_leave", "mark_back_from_leave"]
-
-    def get_readonly_fields(self, request, obj=None):
-        # A team changes only through a consented Move, never by editing a person; leave
-        # only through the actions below, which pause and extend response windows.
-        return ("team", "on_leave_since") if obj is not None else ("on_leave_since",)
 
     @admin.action(description="Mark on leave (pauses their response windows)")
     def mark_on_leave(self, request, queryset):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assignments.deadlines import minimum_deadline
-from assignments.models import Team
+from people.models import Team
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 MAX_PREFERENCES = 3

@@ -1,4 +1,4 @@
-"""Teams, people and the consent-gated proposals that may move them.
+"""Campaigns and the consent-gated proposals that may move people between teams.
 
 The proposal state machine lives in `assignments.services`; these models only hold state.
 Database constraints and triggers (see migrations) back the rules that matter most, so that
@@ -11,53 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class Team(models.Model):
-    class Kind(models.TextChoices):
-        REGULAR = "regular", _("Regular team")
-        AI_INITIATIVE = "ai_initiative", _("AI initiative")
-
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=100, unique=True)
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REGULAR)
-    headcount_target = models.PositiveIntegerField(default=0)
-    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
-
-class Employee(models.Model):
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="employee"
-    )
-    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
-    name = models.CharField(max_length=200)
-    email = models.EmailField(unique=True)
-    title = models.CharField(max_length=200, blank=True)
-    # Changed only by a Move (enforced by a database trigger, see migrations).
-    team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
-    )
-    manager = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reports"
-    )
-    is_active = models.BooleanField(default=True)
-    time_zone = models.CharField(max_length=64, default="UTC")
-    # Set while the person is on leave: their response windows pause (the sweep neither expires
-    # nor reminds) and resume on return, extended by the working days away. Changed only by
-    # services.start_leave / end_leave, which record the extension on each proposal.
-    on_leave_since = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-        indexes = [models.Index(fields=["manager"], name="employee_manager_idx")]
-
-    def __str__(self):
-        return self.name
+from people.models import Employee, Team
 
 
 class Campaign(models.Model):

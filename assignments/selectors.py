@@ -2,16 +2,11 @@
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from assignments.models import Employee, Proposal
-from assignments.permissions import is_hr
+from assignments.models import Proposal
+from people.models import Employee
+from people.roles import is_hr
 
 _JOINS = ("employee", "from_team", "to_team", "proposed_by", "campaign")
-
-
-def employee_for(user) -> Employee | None:
-    if not user.is_authenticated:
-        return None
-    return Employee.objects.select_related("team", "manager").filter(user=user).first()
 
 
 def inbox_for(employee: Employee) -> QuerySet[Proposal]:
@@ -43,14 +38,6 @@ def proposals_visible_to(user) -> QuerySet[Proposal]:
         | qs.filter(employee__manager__user=user)
         | qs.filter(proposed_by=user)
     )
-
-
-def direct_reports(user) -> QuerySet[Employee]:
-    """Active people whose manager is `user`; HR may propose for every active person."""
-    qs = Employee.objects.filter(is_active=True).select_related("team")
-    if is_hr(user):
-        return qs
-    return qs.filter(manager__user=user)
 
 
 def proposals_managed_by(user) -> QuerySet[Proposal]:

@@ -25,19 +25,18 @@ from assignments import tasks
 from assignments.deadlines import add_working_days, minimum_deadline
 from assignments.models import (
     Campaign,
-    Employee,
     Move,
     PlacementPreference,
     PlacementRequest,
     Proposal,
     ProposalEvent,
-    Team,
 )
 from assignments.terms import proposal_terms, terms_sha256
 from consent.models import ConsentRecord
 from consent.services import RequestContext, append_record, append_system_records
 from notifications import emails
 from outbox.services import record_event
+from people.models import Employee, Team
 from portal.celery import enqueue_after_commit
 from portal.errors import TransitionError
 

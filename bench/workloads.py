@@ -75,8 +75,8 @@ def raw_connection():
 
 def spread_employee_ids(count: int) -> list[int]:
     """`count` active employees spread evenly over the whole organisation."""
-    from assignments.models import Employee
-    from assignments.permissions import HR_GROUP
+    from people.models import Employee
+    from people.roles import HR_GROUP
 
     # HR partners are left out: with DEBUG off their pages first ask for a second factor.
     people = Employee.objects.filter(is_active=True).exclude(user__groups__name=HR_GROUP)
@@ -90,13 +90,13 @@ def spread_employee_ids(count: int) -> list[int]:
 def hr_user():
     from django.contrib.auth import get_user_model
 
-    from assignments.permissions import HR_GROUP
+    from people.roles import HR_GROUP
 
     return get_user_model().objects.filter(groups__name=HR_GROUP).order_by("pk").first()
 
 
 def new_team(label: str):
-    from assignments.models import Team
+    from people.models import Team
 
     tag = uuid.uuid4().hex[:10]
     return Team.objects.create(
@@ -148,8 +148,9 @@ def campaign(count: int, repeat: int) -> dict:
     from django.utils import timezone
 
     from assignments.deadlines import minimum_deadline
-    from assignments.models import Campaign, Employee
+    from assignments.models import Campaign
     from assignments.services import propose_campaign
+    from people.models import Employee
 
     actor = hr_user()
     people = spread_employee_ids(count)
@@ -371,8 +372,9 @@ def pages(sessions: int, targets: str) -> dict:
     from django.test import Client
     from django.urls import Resolver404, resolve
 
-    from assignments.models import Employee, Proposal
-    from assignments.permissions import HR_GROUP
+    from assignments.models import Proposal
+    from people.models import Employee
+    from people.roles import HR_GROUP
 
     present = {}
     for name, pattern in PAGES.items():

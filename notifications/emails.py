@@ -22,11 +22,12 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 
-from assignments.models import Employee, Move, PlacementRequest, Proposal
-from assignments.permissions import HR_GROUP
+from assignments.models import Move, PlacementRequest, Proposal
 from consent.models import ConsentRecord
 from notifications.models import Notification
 from notifications.services import NotificationSpec, notify_many
+from people.models import Employee
+from people.roles import HR_GROUP
 
 Kind = Notification.Kind
 SUMMARY_ITEMS = 25  # names listed in a summary; the count covers the rest

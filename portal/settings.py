@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "people",
     "consent",
     "assignments",
     "notifications",
@@ -56,8 +57,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     # After authentication: the person's own time zone, then HR/admin must have TOTP.
-    "portal.middleware.EmployeeTimezoneMiddleware",
-    "portal.middleware.RequireMfaForPrivilegedMiddleware",
+    "people.middleware.EmployeeTimezoneMiddleware",
+    "people.middleware.RequireMfaForPrivilegedMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -76,7 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
                 "notifications.context_processors.bell",
-                "assignments.views.navigation",
+                "people.context_processors.roles",
             ],
         },
     },
@@ -123,7 +124,7 @@ LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
 ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
 # TOTP for everyone who wants it; required for HR and admins whenever DEBUG is off
-# (portal.middleware.RequireMfaForPrivilegedMiddleware).
+# (people.middleware.RequireMfaForPrivilegedMiddleware).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Consent Portal"
 # allauth refuses authenticators for unverified addresses to stop an attacker who signed up
@@ -132,6 +133,7 @@ MFA_TOTP_ISSUER = "Consent Portal"
 MFA_ALLOW_UNVERIFIED_EMAIL = True
 
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

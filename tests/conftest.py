@@ -8,10 +8,10 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from assignments.deadlines import minimum_deadline
-from assignments.models import Employee, Team
-from assignments.permissions import HR_GROUP
 from assignments.services import propose_transfer
 from consent.services import RequestContext
+from people.models import Employee, Team
+from people.roles import HR_GROUP
 
 WEB = RequestContext(ip_address="203.0.113.7", user_agent="pytest-browser/1.0")
 

@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
-from assignments.models import Employee, Proposal
+from assignments.models import Proposal
 from consent.ledger import verify_chain
+from people.models import Employee
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,7 +73,8 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 call_command("migrate", verbosity=0)
 call_command("seed_demo", verbosity=0)
-from assignments.models import Employee, Move, Proposal, Team
+from assignments.models import Move, Proposal
+from people.models import Employee, Team
 from assignments.services import opt_in
 from consent.models import ConsentRecord
 from consent.services import RequestContext

@@ -14,12 +14,11 @@ from assignments.views.employee import (
     undraft,
     withdraw_consent,
 )
-from assignments.views.manager import extend, navigation, propose, team_proposals, withdraw
+from assignments.views.manager import extend, propose, team_proposals, withdraw
 
 __all__ = [
     "extend",
     "inbox",
-    "navigation",
     "opt_in",
     "opt_out",
     "propose",

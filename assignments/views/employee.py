@@ -20,13 +20,11 @@ from assignments.forms import (
 )
 from assignments.models import PlacementRequest, Proposal
 from assignments.permissions import can_decide
-from assignments.selectors import (
-    employee_for,
-    inbox_for,
-)
+from assignments.selectors import inbox_for
 from consent.models import ConsentRecord
 from consent.selectors import records_about
 from consent.services import RequestContext
+from people.selectors import employee_for
 from portal.errors import TransitionError
 
 State = Proposal.State

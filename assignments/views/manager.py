@@ -22,28 +22,16 @@ from assignments.forms import (
     ProposeTransferForm,
     apply_service_errors,
 )
-from assignments.models import Employee, Proposal
-from assignments.permissions import can_manage_proposal, can_propose_for, is_hr
-from assignments.selectors import (
-    direct_reports,
-    proposals_managed_by,
-)
+from assignments.models import Proposal
+from assignments.permissions import can_manage_proposal, can_propose_for
+from assignments.selectors import proposals_managed_by
+from people.models import Employee
+from people.roles import is_manager
+from people.selectors import direct_reports
 from portal.errors import TransitionError
 
 State = Proposal.State
 Kind = Proposal.Kind
-
-
-def navigation(request):
-    """Template context: whether to show the manager's pages in the header."""
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {}
-    return {"show_team_nav": _is_manager(user)}
-
-
-def _is_manager(user) -> bool:
-    return is_hr(user) or Employee.objects.filter(manager__user=user, is_active=True).exists()
 
 
 class TeamProposalFilter(django_filters.FilterSet):
@@ -60,7 +48,7 @@ class TeamProposalFilter(django_filters.FilterSet):
 
 
 def _require_manager(user) -> None:
-    if not _is_manager(user):
+    if not is_manager(user):
         raise PermissionDenied(_("Only managers and HR can see this page."))
 
 

@@ -7,9 +7,10 @@ import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from assignments.models import Employee, Move
+from assignments.models import Move
 from assignments.services import apply_due_moves, opt_in, withdraw_consent
 from consent.models import ConsentRecord
+from people.models import Employee
 from tests.conftest import WEB
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from assignments.models import Employee, Move, PlacementRequest, Proposal, ProposalEvent
+from assignments.models import Move, PlacementRequest, Proposal, ProposalEvent
 from assignments.services import (
     apply_due_moves,
     expire_overdue_proposals,
@@ -19,6 +19,7 @@ from assignments.services import (
 )
 from consent.ledger import verify_chain
 from consent.models import ConsentRecord
+from people.models import Employee
 from portal.errors import TransitionError
 from tests.conftest import WEB
 

@@ -34,9 +34,10 @@ from hypothesis.stateful import (
 
 from assignments import services
 from assignments.deadlines import add_working_days
-from assignments.models import Move, Proposal, Team
+from assignments.models import Move, Proposal
 from consent.ledger import verify_chain
 from consent.models import ConsentRecord
+from people.models import Team
 from tests.conftest import WEB, make_person
 
 DOMAIN_ERRORS = (services.TransitionError, ValidationError, PermissionDenied)

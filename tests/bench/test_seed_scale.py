@@ -6,9 +6,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from assignments.models import Campaign, Employee, Move, Proposal, Team
+from assignments.models import Campaign, Move, Proposal
 from consent.ledger import verify_chain
 from consent.models import ConsentRecord
+from people.models import Employee, Team
 
 EMPLOYEES = 200
 

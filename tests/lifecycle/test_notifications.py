@@ -255,8 +255,8 @@ def test_the_list_costs_the_same_queries_for_one_notification_or_five(
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from assignments.models import Team
     from assignments.services import propose_transfer
+    from people.models import Team
 
     client.force_login(employee.user)
     counts = []

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from assignments import tasks
-from assignments.models import Campaign, Employee, Move, Proposal
+from assignments.models import Campaign, Move, Proposal
 from assignments.services import (
     apply_move,
     expire_overdue_proposals,
@@ -21,6 +21,7 @@ from assignments.services import (
 from consent.ledger import verify_chain
 from consent.models import ConsentRecord
 from notifications.models import Notification
+from people.models import Employee
 from portal.celery import single_instance
 from portal.errors import TransitionError
 from tests.conftest import WEB, make_person

@@ -14,9 +14,10 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from assignments.management.commands.seed_demo import DEMO_PASSWORD
-from assignments.models import Employee, PlacementRequest, Proposal
+from assignments.models import PlacementRequest, Proposal
 from assignments.services import apply_move, opt_in, propose_transfer, withdraw_proposal
 from consent.models import ConsentRecord
+from people.models import Employee
 from tests.conftest import WEB
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from assignments.models import Team
 from assignments.services import propose_transfer
+from people.models import Team
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db

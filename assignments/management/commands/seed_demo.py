@@ -10,9 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from assignments.deadlines import minimum_deadline
-from assignments.models import Campaign, Employee, Proposal, Team
-from assignments.permissions import HR_GROUP
+from assignments.models import Campaign, Proposal
 from assignments.services import propose_retroactive_confirmation, propose_transfer
+from people.models import Employee, Team
+from people.roles import HR_GROUP
 
 DEMO_PASSWORD = "portal-demo"  # demo only: the command refuses to run unless DJANGO_DEBUG=1
 

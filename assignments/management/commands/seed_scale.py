@@ -23,11 +23,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from assignments.models import Employee
-from assignments.permissions import HR_GROUP
 from assignments.terms import proposal_terms
 from consent.ledger import record_hash, sha256_of
 from consent.models import GENESIS_HASH
+from people.models import Employee
+from people.roles import HR_GROUP
 
 SEED_VERSION = 2  # 2: the marker keeps the seeder's peak memory
 MARKER_TABLE = "seed_scale_marker"

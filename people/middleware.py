@@ -1,33 +1,35 @@
-"""Request-wide behaviour for signed-in people: their time zone, and MFA for privileged roles."""
-
-import contextlib
-import zoneinfo
+"""Request-wide behaviour for signed-in people: their time zone and language, and MFA for the
+roles that see everyone's consent data."""
 
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+
+from people.models import Employee
+from people.roles import is_hr
+from people.selectors import parse_zone
 
 
 class EmployeeTimezoneMiddleware:
-    """Show dates and times in the signed-in person's own time zone (Employee.time_zone)."""
+    """Show dates and times in the signed-in person's own time zone (Employee.time_zone), and
+    the portal in their own language when they chose one (else the browser's, via
+    LocaleMiddleware)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        name = None
+        row = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            # Imported here: portal/ is wiring and must not import apps at module load.
-            from assignments.models import Employee
-
-            name = Employee.objects.filter(user=user).values_list("time_zone", flat=True).first()
+            row = Employee.objects.filter(user=user).values_list("time_zone", "language").first()
         timezone.deactivate()
-        if name:
-            # A bad value from the HRIS must not lock the person out: they stay on UTC.
-            with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
-                timezone.activate(zoneinfo.ZoneInfo(name))
+        if row is not None:
+            timezone.activate(parse_zone(row[0]))
+            if row[1] and row[1] in dict(settings.LANGUAGES):
+                translation.activate(row[1])
+                request.LANGUAGE_CODE = row[1]
         return self.get_response(request)
 
 
@@ -57,8 +59,6 @@ class RequireMfaForPrivilegedMiddleware:
         if request.path.startswith(self.EXEMPT_PREFIXES):
             return False
         from allauth.mfa.models import Authenticator
-
-        from assignments.permissions import is_hr
 
         if not is_hr(user):
             return False
