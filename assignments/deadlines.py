@@ -1,9 +1,15 @@
-"""Working-day arithmetic for response windows (Monday to Friday are working days)."""
+"""The response window: how short it may be, how it may change, and working-day arithmetic.
 
-from datetime import datetime, timedelta
+Monday to Friday are working days. A window has a minimum length
+(PORTAL_MIN_RESPONSE_WORKING_DAYS, default 5); it may be extended, never shortened; and a
+deadline never falls after the start date of the move it is about.
+"""
+
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 
 def add_working_days(start: datetime, days: int) -> datetime:
@@ -17,6 +23,66 @@ def add_working_days(start: datetime, days: int) -> datetime:
     return moment
 
 
+def working_days_between(start: date, end: date) -> int:
+    """Working days from `start` up to, not including, `end`."""
+    days = 0
+    day = start
+    while day < end:
+        if day.weekday() < 5:
+            days += 1
+        day += timedelta(days=1)
+    return days
+
+
 def minimum_deadline(now: datetime | None = None) -> datetime:
     """The earliest response deadline allowed for a proposal made at `now`."""
     return add_working_days(now or timezone.now(), settings.PORTAL_MIN_RESPONSE_WORKING_DAYS)
+
+
+def _when(moment: datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+def new_window_errors(
+    *, response_deadline: datetime, start_date: date, now: datetime, retroactive: bool
+) -> dict:
+    """Field errors for a new proposal's window (empty when it is fine)."""
+    earliest = minimum_deadline(now)
+    if response_deadline < earliest:
+        return {
+            "response_deadline": _(
+                "The response deadline must leave at least %(days)s working days to decide: "
+                "choose %(earliest)s or later."
+            )
+            % {"days": settings.PORTAL_MIN_RESPONSE_WORKING_DAYS, "earliest": _when(earliest)}
+        }
+    if not retroactive and start_date < timezone.localdate(response_deadline):
+        return {
+            "start_date": _(
+                "The start date must be on or after the response deadline (%(deadline)s)."
+            )
+            % {"deadline": formats.date_format(timezone.localdate(response_deadline))}
+        }
+    return {}
+
+
+def extension_errors(
+    *, current: datetime, new: datetime, start_date: date, retroactive: bool
+) -> dict:
+    """Field errors for moving an open window's deadline to `new` (empty when allowed)."""
+    if new <= current:
+        return {
+            "response_deadline": _(
+                "A deadline can only be extended: choose a moment after %(deadline)s."
+            )
+            % {"deadline": _when(current)}
+        }
+    if not retroactive and timezone.localdate(new) > start_date:
+        return {
+            "response_deadline": _(
+                "The new deadline would fall after the start date (%(start)s); withdraw this "
+                "proposal and propose a later start instead."
+            )
+            % {"start": formats.date_format(start_date)}
+        }
+    return {}

@@ -1,5 +1,6 @@
-"""Background side of the proposal lifecycle. Tasks are thin: they take ids, return quietly when
-there is nothing (left) to do, and call services; every one is safe to run twice.
+"""Background side of the proposal lifecycle: the periodic jobs. Thin, idempotent, and never
+the only record of anything: every notice is written by the service that made the change, in
+its own transaction (assignments.emails).
 
 Deadlines live in the database. The sweep below, run by beat every minute, is the source of
 truth for time: nothing waits on a long ETA or countdown.
@@ -9,8 +10,7 @@ import logging
 
 from celery import shared_task
 
-from assignments import services
-from notifications import emails
+from assignments import emails, services
 from outbox.services import dispatch_pending
 from portal.celery import single_instance
 
@@ -18,38 +18,6 @@ logger = logging.getLogger(__name__)
 
 # Expire at most this many proposals per transaction; the sweep loops until none are left.
 SWEEP_BATCH = 10_000
-
-
-# --- Queued on commit by the services ------------------------------------------------------
-
-
-@shared_task(acks_late=True)
-def notify_proposals_arrived(proposal_ids: list[int]) -> int:
-    return len(emails.proposals_arrived(proposal_ids))
-
-
-@shared_task(acks_late=True)
-def notify_decision(record_id: int) -> int:
-    """Receipt to the employee, status (never the private reason) to the proposer."""
-    return len(emails.decision_receipt(record_id))
-
-
-@shared_task(acks_late=True)
-def notify_placement_requested(request_id: int) -> int:
-    return len(emails.placement_requested(request_id))
-
-
-@shared_task(acks_late=True)
-def notify_proposal_withdrawn(proposal_id: int) -> int:
-    return len(emails.proposal_withdrawn(proposal_id))
-
-
-@shared_task(acks_late=True)
-def notify_deadline_extended(proposal_id: int, event_id: int) -> int:
-    return len(emails.deadline_extended(proposal_id, event_id))
-
-
-# --- Periodic (portal/celery.py beat_schedule) ---------------------------------------------
 
 
 @shared_task(acks_late=True)
@@ -71,7 +39,7 @@ def sweep_deadlines() -> dict:
             if len(batch) < SWEEP_BATCH:
                 break
         moves = services.apply_due_moves()
-        reminders = emails.send_due_reminders()
+        reminders = services.send_due_reminders()
         dispatched = dispatch_pending()
     return {
         "expired": expired,
@@ -79,11 +47,6 @@ def sweep_deadlines() -> dict:
         "reminders": len(reminders),
         "dispatched": dispatched,
     }
-
-
-@shared_task(acks_late=True)
-def dispatch_outbox() -> int:
-    return dispatch_pending()
 
 
 @shared_task(acks_late=True)

@@ -59,3 +59,8 @@ def terms_for(proposal) -> dict:
 
 def terms_sha256(proposal) -> str:
     return sha256_of(terms_for(proposal))
+
+
+def fingerprint(proposals) -> list[str]:
+    """The terms fingerprint of each new proposal, from the rows already in memory."""
+    return [terms_sha256(p) for p in proposals]

@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.emails import build_message
 from notifications.models import Notification
+from notifications.rendering import build_message
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from notifications import tasks
 from notifications.models import Notification
 from portal.celery import enqueue_after_commit
 
@@ -54,8 +55,6 @@ def notify_many(specs: list[NotificationSpec], *, keys_are_new: bool = False) ->
         if keys_are_new and connection.vendor == "postgresql":
             _copy(specs, now)
             # COPY returns no ids: the task picks this batch up by its creation stamp.
-            from notifications import tasks
-
             for stamp in {s.created_at or now for s in specs if s.email}:
                 enqueue_after_commit(tasks.queue_emails_created_at, stamp.isoformat())
             return []
@@ -83,8 +82,6 @@ def notify_many(specs: list[NotificationSpec], *, keys_are_new: bool = False) ->
                 ).values_list("pk", flat=True)
             )
         if ids:
-            from notifications import tasks  # tasks import this module
-
             enqueue_after_commit(tasks.queue_emails, ids)
     return ids
 

@@ -62,11 +62,3 @@ def requeue_pending_emails(limit: int = 5000) -> int:
     for pk in ids:
         send_notification_email.delay(pk)
     return len(ids)
-
-
-@shared_task(acks_late=True)
-def recreate_lost_notifications() -> dict:
-    """Safety net one level up: events whose notification task was lost get it again."""
-    from notifications import emails  # emails imports the services that import this module
-
-    return emails.recreate_lost()

@@ -1,24 +1,22 @@
 """The in-app notification list and marking read. Times show in the person's zone
-(portal.middleware.EmployeeTimezoneMiddleware activates it)."""
+(people.middleware.EmployeeTimezoneMiddleware activates it)."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from notifications import services
-from notifications.emails import subject_for
+from notifications.rendering import subject_for
 from notifications.selectors import notifications_for
 
 
 @login_required
 def notification_list(request):
     page = Paginator(notifications_for(request.user), 25).get_page(request.GET.get("page"))
-    zone = timezone.get_current_timezone()  # the reader's own, set by the middleware
-    for n in page.object_list:
-        n.title = subject_for(n, zone=zone)
+    for n in page.object_list:  # in the reader's own zone and language (people.middleware)
+        n.title = subject_for(n)
     return render(request, "notifications/list.html", {"page": page})
 
 

@@ -32,20 +32,13 @@ app.conf.beat_schedule = {
     },
     # Every minute: deliver outbox events ("move took effect"), in case a sweep was skipped.
     "dispatch-outbox": {
-        "task": "assignments.tasks.dispatch_outbox",
+        "task": "outbox.tasks.dispatch_outbox",
         "schedule": crontab(),
         "options": {"expires": 55},
     },
     # Every five minutes: queue again any email whose queue message was lost.
     "requeue-pending-emails": {
         "task": "notifications.tasks.requeue_pending_emails",
-        "schedule": crontab(minute="*/5"),
-        "options": {"expires": 290},
-    },
-    # Every five minutes: re-run the producer for any decision, new proposal or placement
-    # request that still has no notification (its queued task was lost with the broker).
-    "recreate-lost-notifications": {
-        "task": "notifications.tasks.recreate_lost_notifications",
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 290},
     },

@@ -133,7 +133,7 @@ MFA_TOTP_ISSUER = "Consent Portal"
 MFA_ALLOW_UNVERIFIED_EMAIL = True
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English")]
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -209,7 +209,7 @@ PORTAL_BASE_URL = (env_secret("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rst
 
 # Outbox topics and the dotted paths of the functions that deliver them (outbox.services).
 OUTBOX_HANDLERS = {
-    "move.effective": ["notifications.emails.move_effective"],
+    "move.effective": ["assignments.emails.move_effective"],
 }
 
 # Domain rules.

@@ -6,11 +6,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from assignments import services
+from assignments import services, transitions
 from assignments.forms import (
     OptOutForm,
     TermsForm,
@@ -18,25 +17,25 @@ from assignments.forms import (
     WithdrawConsentForm,
     apply_service_errors,
 )
-from assignments.models import PlacementRequest, Proposal
+from assignments.models import Proposal
 from assignments.permissions import can_decide
 from assignments.selectors import inbox_for
+from assignments.services import placement
 from consent.models import ConsentRecord
 from consent.selectors import records_about
 from consent.services import RequestContext
-from people.selectors import employee_for
+from people.selectors import display_name, employee_for
 from portal.errors import TransitionError
 
 State = Proposal.State
 Kind = Proposal.Kind
 
-# What each decision leaves the proposal in, so a repeated submission can be recognised.
-OUTCOMES = {
-    "opt_in": (State.OPTED_IN, State.EFFECTIVE),
-    "opt_out": (State.OPTED_OUT,),
-    "withdraw_consent": (State.OPTED_OUT,),
-    "undraft": (State.OPTED_OUT,),  # a retroactive confirmation's "Undraft"
-}
+
+def _already_recorded(decision: str, proposal) -> bool:
+    """Whether the proposal is already where this decision would leave it (a repeat)."""
+    action = "opt_out" if decision == "undraft" and proposal.kind == Kind.RETROACTIVE else decision
+    target = transitions.target_state(action, proposal)
+    return target is not None and proposal.state == target
 
 
 def _request_context(request) -> RequestContext:
@@ -49,13 +48,6 @@ def _request_context(request) -> RequestContext:
     )
 
 
-def _person_name(user) -> str:
-    employee = getattr(user, "employee", None) if user is not None else None
-    if employee is not None:
-        return employee.name
-    return user.get_full_name() or user.email or user.get_username()
-
-
 @login_required
 def inbox(request):
     employee = employee_for(request.user)
@@ -63,7 +55,7 @@ def inbox(request):
     pending = [p for p in proposals if p.state == State.PENDING]
     decided = [p for p in proposals if p.state != State.PENDING]
     for proposal in pending:  # passed but not yet swept by the expiry task
-        proposal.deadline_passed = _deadline_passed(proposal)
+        proposal.deadline_passed = transitions.deadline_passed(proposal)
     return render(
         request,
         "assignments/inbox.html",
@@ -82,29 +74,25 @@ def _own_proposal(request, pk) -> Proposal:
     return proposal
 
 
-def _deadline_passed(proposal) -> bool:
-    return proposal.state == State.PENDING and timezone.now() > proposal.response_deadline
-
-
-def _can_undraft(proposal) -> bool:
-    if proposal.state != State.EFFECTIVE or proposal.employee.team_id != proposal.to_team_id:
-        return False
-    return not PlacementRequest.objects.filter(
-        employee_id=proposal.employee_id,
-        state__in=[PlacementRequest.State.OPEN, PlacementRequest.State.OFFERED],
-    ).exists()
+def _actions(proposal) -> frozenset[str]:
+    """What the transition table lets the person do now (Undraft also needs no open request)."""
+    return transitions.available_actions(
+        proposal, has_open_placement=placement.has_open_request(proposal.employee_id)
+    )
 
 
 def _proposal_context(request, proposal, **extra) -> dict:
     records = list(
         records_about(services.PROPOSAL, proposal.pk).filter(subject=request.user).order_by("-id")
     )
+    actions = _actions(proposal)
     return {
         "proposal": proposal,
-        "proposer_name": _person_name(proposal.proposed_by),
+        "proposer_name": display_name(proposal.proposed_by),
         "is_retroactive": proposal.kind == Kind.RETROACTIVE,
-        "deadline_passed": _deadline_passed(proposal),
-        "can_undraft": _can_undraft(proposal),
+        "deadline_passed": transitions.deadline_passed(proposal),
+        "actions": actions,
+        "can_undraft": "undraft" in actions,
         # What saying no means matters while there is still something to say no to.
         "show_guarantee": proposal.state in (State.PENDING, State.OPTED_IN, State.EFFECTIVE),
         "records": records,
@@ -144,7 +132,7 @@ def _record_decision(request, proposal, decision: str, call, success: str):
         result = call()
     except TransitionError as exc:
         proposal.refresh_from_db(fields=["state", "decided_at", "response_deadline"])
-        if proposal.state in OUTCOMES.get(decision, ()):
+        if _already_recorded(decision, proposal):
             messages.info(request, _("Your decision was already recorded; nothing was added."))
             return redirect(_latest_receipt_url(request, proposal))
         return _refused(request, proposal, exc.message)
@@ -180,7 +168,7 @@ def opt_in(request, pk):
         return _refused(
             request, proposal, _("The form was incomplete; read the terms and try again.")
         )
-    if proposal.state != State.PENDING or _deadline_passed(proposal):
+    if "opt_in" not in _actions(proposal):
         return redirect("assignments:proposal", pk=proposal.pk)
     return render(request, "assignments/confirm_opt_in.html", _proposal_context(request, proposal))
 
@@ -206,7 +194,7 @@ def opt_out(request, pk):
             ),
             _("Recorded: you opted out. Nothing changes for you. Here is your receipt."),
         )
-    if request.method == "GET" and (proposal.state != State.PENDING or _deadline_passed(proposal)):
+    if request.method == "GET" and "opt_out" not in _actions(proposal):
         return redirect("assignments:proposal", pk=proposal.pk)
     return render(
         request, "assignments/confirm_opt_out.html", _proposal_context(request, proposal, form=form)
@@ -231,7 +219,7 @@ def withdraw_consent(request, pk):
             ),
             _("Recorded: you withdrew your consent. You stay where you are. Here is your receipt."),
         )
-    if request.method == "GET" and proposal.state != State.OPTED_IN:
+    if request.method == "GET" and "withdraw_consent" not in _actions(proposal):
         return redirect("assignments:proposal", pk=proposal.pk)
     return render(
         request,
@@ -245,6 +233,7 @@ def withdraw_consent(request, pk):
 def undraft(request, pk):
     """After a move, or instead of confirming a retroactive one: leave, with placement help."""
     proposal = _own_proposal(request, pk)
+    # A retroactive confirmation's "Undraft" is its opt-out; after a move it is the undraft.
     retroactive_pending = proposal.kind == Kind.RETROACTIVE and proposal.state == State.PENDING
     form = UndraftForm(
         request.POST if request.method == "POST" else None, exclude_team=proposal.to_team
@@ -282,10 +271,10 @@ def undraft(request, pk):
             return _record_decision(request, proposal, "undraft", call, success)
         except ValidationError as exc:
             apply_service_errors(form, exc)
-    elif request.method == "GET" and not (retroactive_pending or _can_undraft(proposal)):
-        return redirect("assignments:proposal", pk=proposal.pk)
-    if request.method == "GET" and retroactive_pending and _deadline_passed(proposal):
-        return redirect("assignments:proposal", pk=proposal.pk)
+    elif request.method == "GET":
+        needed = "opt_out" if retroactive_pending else "undraft"
+        if needed not in _actions(proposal):
+            return redirect("assignments:proposal", pk=proposal.pk)
     return render(
         request, "assignments/undraft.html", _proposal_context(request, proposal, form=form)
     )

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from assignments import services
+from assignments import services, transitions
 from assignments.deadlines import add_working_days
 from assignments.forms import (
     DATETIME_LOCAL,
@@ -56,10 +56,14 @@ def _require_manager(user) -> None:
 def team_proposals(request):
     _require_manager(request.user)
     filters = TeamProposalFilter(request.GET or None, queryset=proposals_managed_by(request.user))
+    proposals = list(filters.qs)
+    now = timezone.now()
+    for proposal in proposals:  # what the transition table lets a manager do with each row
+        proposal.actions = transitions.available_actions(proposal, by=transitions.MANAGER, now=now)
     return render(
         request,
         "assignments/team_proposals.html",
-        {"filter": filters, "proposals": filters.qs, "open_states": Proposal.OPEN_STATES},
+        {"filter": filters, "proposals": proposals},
     )
 
 

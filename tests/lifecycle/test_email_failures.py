@@ -5,7 +5,6 @@ import smtplib
 
 import pytest
 
-from assignments import tasks
 from notifications.models import Notification
 from notifications.sending import backoff_seconds
 from notifications.tasks import send_notification_email
@@ -15,7 +14,6 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def arrival(proposal):
-    tasks.notify_proposals_arrived([proposal.pk])
     return Notification.objects.get()
 
 

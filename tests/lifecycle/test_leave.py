@@ -89,7 +89,7 @@ def test_hr_marks_leave_and_return_in_the_admin(
 ):
     # The TOTP rule for admins has its own tests; here the admin action is what matters.
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "RequireMfa" not in m]
-    url = "/admin/assignments/employee/"
+    url = "/admin/people/employee/"
     with time_machine.travel(MONDAY + timedelta(days=2), tick=False):
         client.force_login(admin_user)  # a session made in the travelled-to time
         client.post(url, {"action": "mark_on_leave", "_selected_action": [employee.pk]})

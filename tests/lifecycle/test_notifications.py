@@ -2,7 +2,7 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from assignments import tasks
+from assignments import emails
 from assignments.services import opt_in, opt_out, propose_retroactive_confirmation, undraft
 from notifications.models import Notification
 from notifications.tasks import send_notification_email
@@ -37,7 +37,8 @@ def test_the_arrival_task_is_queued_only_when_the_proposal_commits(
         assert queued_task_names(broker) == []  # nothing reaches the broker before commit
     assert len(callbacks) == 1
     run_callbacks(callbacks)  # what COMMIT does
-    assert queued_task_names(broker) == ["assignments.tasks.notify_proposals_arrived"]
+    # The notice row was written with the proposal; its email is queued on commit.
+    assert queued_task_names(broker) == ["notifications.tasks.queue_emails"]
     broker.delete("celery")
     assert proposal.pk
 
@@ -58,8 +59,7 @@ def test_a_rolled_back_proposal_queues_nothing(
 def test_the_arrival_notice_is_made_and_emailed_once_however_often_the_tasks_run(
     proposal, employee, mailoutbox
 ):
-    tasks.notify_proposals_arrived([proposal.pk])
-    tasks.notify_proposals_arrived([proposal.pk])  # a redelivered message
+    emails.proposals_arrived([proposal], proposer=proposal.proposed_by)  # a producer run twice
     [notification] = Notification.objects.filter(kind=Kind.PROPOSAL_ARRIVED)
     assert notification.recipient == employee.user
     assert send_notification_email(notification.pk) == "sent"
@@ -75,7 +75,6 @@ def test_the_arrival_notice_is_made_and_emailed_once_however_often_the_tasks_run
 def test_times_in_emails_are_shown_in_the_employees_time_zone(proposal, employee, mailoutbox):
     employee.time_zone = "America/New_York"
     employee.save(update_fields=["time_zone"])
-    tasks.notify_proposals_arrived([proposal.pk])
     send_all_pending()
     local = proposal.response_deadline.astimezone(
         __import__("zoneinfo").ZoneInfo("America/New_York")
@@ -87,6 +86,8 @@ def test_times_in_emails_are_shown_in_the_employees_time_zone(proposal, employee
 def test_a_decision_sends_a_receipt_and_tells_the_proposer_without_the_private_reason(
     proposal, employee, manager, mailoutbox, django_capture_on_commit_callbacks
 ):
+    send_all_pending()  # the arrival notice, written with the proposal
+    mailoutbox.clear()
     with django_capture_on_commit_callbacks() as callbacks:
         record = opt_out(
             proposal=proposal,
@@ -94,9 +95,8 @@ def test_a_decision_sends_a_receipt_and_tells_the_proposer_without_the_private_r
             context=WEB,
             private_reason="My manager pressured me into this.",
         )
-    assert len(callbacks) == 1
-    tasks.notify_decision(record.pk)
-    tasks.notify_decision(record.pk)
+    assert len(callbacks) == 1  # the receipt's and the proposer's emails, queued on commit
+    emails.decision_receipt(record, proposal)  # a producer run twice adds nothing
     send_all_pending()
     by_recipient = {m.to[0]: m for m in mailoutbox}
     assert len(mailoutbox) == 2
@@ -134,10 +134,8 @@ def test_hr_hears_of_a_new_placement_request(
         record = opt_out(
             proposal=confirmation, actor=employee.user, context=WEB, team_preferences=[payments]
         )
-    assert len(callbacks) == 2  # the receipt and HR's notice
-    request = employee.placement_requests.get()
-    tasks.notify_placement_requested(request.pk)
-    tasks.notify_decision(record.pk)
+    assert len(callbacks) == 2  # the receipt's and HR's emails
+    assert record.action == "opt_out"
     send_all_pending()
     # Harper also proposed the confirmation, so she gets the decision notice as well.
     [to_hr] = [m for m in mailoutbox if m.subject.startswith("New placement request")]
@@ -164,8 +162,6 @@ def test_an_undraft_after_the_move_sends_a_receipt(
         context=WEB,
     )
     undraft(proposal=confirmation, actor=employee.user, context=WEB, team_preferences=[payments])
-    record = employee.user.consent_records.order_by("-id").first()
-    tasks.notify_decision(record.pk)
     assert Notification.objects.filter(
         kind=Kind.DECISION_RECEIPT, recipient=employee.user, context__action="undraft"
     ).exists()
@@ -174,7 +170,6 @@ def test_an_undraft_after_the_move_sends_a_receipt(
 def test_the_bell_counts_unread_and_marking_read_is_for_the_recipient_only(
     client, proposal, employee, outsider
 ):
-    tasks.notify_proposals_arrived([proposal.pk])
     notification = Notification.objects.get()
     client.force_login(outsider.user)
     response = client.post(reverse("notifications:mark_read", args=[notification.pk]))
@@ -195,7 +190,6 @@ def test_the_bell_snippet_renders_the_unread_count(rf, proposal, employee):
 
     from notifications.context_processors import bell
 
-    tasks.notify_proposals_arrived([proposal.pk])
     request = rf.get("/")
     request.user = employee.user
     html = render_to_string("notifications/_bell.html", {"user": employee.user, **bell(request)})
@@ -231,7 +225,7 @@ def test_an_email_whose_queue_message_was_lost_is_queued_again_later(proposal, b
 
     from notifications.tasks import requeue_pending_emails
 
-    tasks.notify_proposals_arrived([proposal.pk])  # its on-commit send is never run: "lost"
+    # The proposal fixture's on-commit callbacks never ran: its email's queue message is "lost".
     broker.delete("celery")
     assert requeue_pending_emails() == 0  # too fresh: it may still be on its way
     with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=False):
@@ -243,7 +237,6 @@ def test_an_email_whose_queue_message_was_lost_is_queued_again_later(proposal, b
 def test_the_in_app_list_shows_times_in_the_employees_time_zone(client, proposal, employee):
     employee.time_zone = "Asia/Tokyo"
     employee.save(update_fields=["time_zone"])
-    tasks.notify_proposals_arrived([proposal.pk])
     client.force_login(employee.user)
     page = client.get(reverse("notifications:list")).content.decode()
     assert "JST" in page and "UTC" not in page.split("<main", 1)[1].split("</main>", 1)[0]
@@ -273,7 +266,6 @@ def test_the_list_costs_the_same_queries_for_one_notification_or_five(
                 start_date=start_date,
                 response_deadline=deadline,
             )
-            tasks.notify_proposals_arrived([p.pk])
         with CaptureQueriesContext(connection) as queries:
             assert client.get(reverse("notifications:list")).status_code == 200
         counts.append(len(queries))

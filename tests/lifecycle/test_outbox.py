@@ -34,7 +34,7 @@ def test_a_rolled_back_move_leaves_nothing_to_send(accepted):
     assert not Move.objects.exists()
     assert not OutboxEvent.objects.exists()
     assert dispatch_pending() == 0
-    assert not Notification.objects.exists()
+    assert not Notification.objects.filter(kind=Notification.Kind.MOVE_EFFECTIVE).exists()
 
 
 def test_an_event_committed_with_the_move_is_delivered_even_if_no_task_was_ever_queued(
@@ -60,7 +60,7 @@ def test_a_failing_handler_leaves_the_event_for_the_next_run(accepted, settings)
     event = OutboxEvent.objects.get()
     assert event.dispatched_at is None and event.attempts == 1
     assert "handler is down" in event.last_error
-    settings.OUTBOX_HANDLERS = {"move.effective": ["notifications.emails.move_effective"]}
+    settings.OUTBOX_HANDLERS = {"move.effective": ["assignments.emails.move_effective"]}
     assert dispatch_pending() == 1
 
 

@@ -176,7 +176,7 @@ def test_a_second_beat_skips_the_sweep_while_the_first_holds_the_lock(db):
 def test_two_sweeps_at_once_send_each_reminder_once(
     manager, ai_team, platform, deadline, start_date, mailoutbox
 ):
-    from notifications.emails import send_due_reminders
+    from assignments.services import send_due_reminders
     from notifications.tasks import send_notification_email
 
     people = [

@@ -1,9 +1,13 @@
-"""Every word a person reads on these pages is marked for translation."""
+"""Every word a person reads on these pages and in these emails is marked for translation."""
 
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.html import escape
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 OURS = sorted(
@@ -13,6 +17,8 @@ OURS = sorted(
         *TEMPLATES.glob("consent/*.html"),
         *TEMPLATES.glob("account/*.html"),
         *TEMPLATES.glob("allauth/layouts/*.html"),
+        *TEMPLATES.glob("emails/*.html"),
+        *TEMPLATES.glob("emails/*.txt"),
     ]
 )
 TRANSLATED = re.compile(
@@ -38,4 +44,98 @@ def test_the_check_catches_bare_words_and_accepts_marked_ones():
     assert bare_words('<p>{% translate "Opt in" %} {{ x }}</p>') == []
     assert bare_words("<p>{% blocktranslate %}Hi {{ n }}{% endblocktranslate %}</p>") == []
     assert bare_words("<p>Opt out</p>") == ["Opt", "out"]
-    assert len(OURS) >= 20
+    assert bare_words("Decision:  {{ action_label }}\n") == ["Decision"]
+    assert len([t for t in OURS if t.parent.name == "emails"]) >= 30
+
+
+# --- Plain text stays plain -----------------------------------------------------------------
+
+# Every name a message can show: an apostrophe and an ampersand are what autoescaping would
+# turn into &#x27; and &amp;, and nobody wants to read "O&#x27;Brien" in a subject line.
+NAME = "Zoë O'Brien & Co"
+DEADLINE = datetime(2025, 3, 7, 15, 30, tzinfo=UTC)
+PROPOSAL = {
+    "kind": "transfer",
+    "employee_name": NAME,
+    "from_team": f"{NAME} Payments",
+    "to_team": f"{NAME} Applied AI",
+    "campaign": f"{NAME} task force",
+    "role_description": "Evaluate models; 40% data labelling.",
+    "data_labelling_percent": 40,
+    "start_date": date(2025, 4, 1),
+    "deadline": DEADLINE,
+}
+DECISION = {**PROPOSAL, "action": "opt_in", "action_label": "Opted in", "recorded_at": DEADLINE}
+ITEM = {"employee_name": NAME, "to_team": f"{NAME} Applied AI", "deadline": DEADLINE}
+LINK = {"link": "https://portal.example.test/proposals/1/"}
+
+# One context per message and audience, with the keys its templates read (the producers in
+# the app's emails.py fill the same keys).
+MESSAGES = {
+    "proposal_arrived": {**PROPOSAL, "proposer_name": NAME},
+    "proposal_arrived/retroactive": {**PROPOSAL, "kind": "retroactive"},
+    "deadline_reminder": {**PROPOSAL, "hours": 24},
+    "deadline_extended": PROPOSAL,
+    "decision_receipt": {
+        **DECISION,
+        "record_id": 7,
+        "terms_sha256": "ab" * 32,
+        "record_hash": "cd" * 32,
+        "channel": "web",
+    },
+    "proposal_decided": DECISION,
+    "proposal_withdrawn": {**PROPOSAL, "proposer_name": NAME},
+    "proposal_expired/employee": {**PROPOSAL, "audience": "employee"},
+    "proposal_expired/proposer": {"audience": "proposer", "count": 1, "items": [ITEM]},
+    "move_effective/employee": {**PROPOSAL, "audience": "employee"},
+    "move_effective/proposer": {**PROPOSAL, "audience": "proposer"},
+    "placement_requested": {
+        "employee_name": NAME,
+        "priority_label": "Preferential",
+        "source_team": f"{NAME} Applied AI",
+        "preferences": [f"{NAME} Payments"],
+    },
+    "hr_digest": {
+        "day": date(2025, 3, 7),
+        "pending": 3,
+        "expiring_soon": 1,
+        "opted_in_24h": 1,
+        "opted_out_24h": 0,
+        "expired_24h": 2,
+        "moves_24h": 1,
+        "open_placement_requests": 1,
+        "expiring": [ITEM],
+    },
+}
+# Subjects that name nobody: counts and a date, or "a proposal expired".
+NAMELESS_SUBJECTS = {"hr_digest", "proposal_expired/employee"}
+
+
+def render(message: str, part: str) -> str:
+    kind = message.split("/")[0]
+    return render_to_string(f"emails/{kind}_{part}", {**MESSAGES[message], **LINK})
+
+
+@pytest.mark.parametrize("message", MESSAGES)
+def test_plain_text_shows_names_verbatim_without_html_entities(message):
+    subject, body = render(message, "subject.txt"), render(message, "body.txt")
+    if message not in NAMELESS_SUBJECTS:
+        assert NAME in subject
+    assert NAME in body
+    assert LINK["link"] in body
+    for text in (subject, body):
+        assert "&#" not in text and "&amp;" not in text, text
+
+
+@pytest.mark.parametrize("message", MESSAGES)
+def test_the_html_body_escapes_names_exactly_once(message):
+    html = render(message, "body.html")
+    assert escape(NAME) in html
+    assert NAME not in html  # never raw, not even in the <title> taken from the subject
+    assert "&amp;amp;" not in html and "&amp;#" not in html  # never twice
+
+
+def test_the_email_layout_names_the_active_language():
+    with translation.override("de"):
+        html = render("proposal_withdrawn", "body.html")
+    assert '<html lang="de">' in html

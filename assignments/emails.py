@@ -1,0 +1,355 @@
+"""Every message about proposals: who is told what, written inside the change's transaction.
+
+Each function builds the Notification rows for one event through the post office
+(`notifications.services.notify_many`) from objects the service already holds, so a committed
+change always has its notices (the rows are the durable outbox; their emails are queued on
+commit and re-queued by `notifications.tasks.requeue_pending_emails` if that queueing is lost),
+and a rolled-back change has none. Rendering happens later, in the recipient's zone and
+language, from templates/emails/<kind>_subject.txt, _body.txt and _body.html.
+
+Privacy rule for everything addressed to a proposer, manager or HR: build it from the
+proposal's state, never from a ConsentRecord's private reason.
+"""
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from assignments.models import Move, PlacementRequest, Proposal
+from notifications.models import Notification
+from notifications.services import NotificationSpec, notify_many
+from people.roles import hr_users
+from people.selectors import display_name
+
+Kind = Notification.Kind
+SUMMARY_ITEMS = 25  # names listed in a summary; the count covers the rest
+
+# Decisions that earn the person a receipt (all of their own decisions; never an expiry,
+# which is the system's record of silence and has its own notice).
+RECEIPT_ACTIONS = ("opt_in", "opt_out", "withdraw", "undraft")
+
+
+def _proposal_url(proposal_id: int) -> str:
+    return reverse("assignments:proposal", args=[proposal_id])
+
+
+def _team_url() -> str:
+    return reverse("assignments:team_proposals")
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _proposal_context(p: Proposal) -> dict:
+    return {
+        "proposal_id": p.pk,
+        "kind": p.kind,
+        "kind_label": str(p.get_kind_display()),
+        "employee_name": p.employee.name,
+        "from_team": p.from_team.name if p.from_team_id else "",
+        "to_team": p.to_team.name,
+        "campaign": p.campaign.name if p.campaign_id else "",
+        "role_description": p.role_description,
+        "data_labelling_percent": p.data_labelling_percent,
+        "start_date": p.start_date.isoformat(),
+        "deadline": p.response_deadline.isoformat(),
+    }
+
+
+# --- To the employee ---------------------------------------------------------------------
+
+
+def proposals_arrived(proposals: list[Proposal], *, proposer, keys_are_new: bool = False) -> None:
+    """Tell each person about their new proposal (one, or a whole campaign at once)."""
+    proposer_name = display_name(proposer)
+    notify_many(
+        [
+            NotificationSpec(
+                recipient_id=p.employee.user_id,
+                kind=Kind.PROPOSAL_ARRIVED,
+                dedupe_key=f"proposal_arrived:{p.pk}",
+                context={**_proposal_context(p), "proposer_name": proposer_name},
+                url=_proposal_url(p.pk),
+                created_at=p.created_at,
+            )
+            for p in proposals
+        ],
+        keys_are_new=keys_are_new,
+    )
+
+
+def reminder_key(proposal_id: int, hours: int, deadline: datetime) -> str:
+    # The deadline is part of the key, so an extension (or a return from leave) re-arms them.
+    return f"deadline_reminder:{proposal_id}:{hours}h:{deadline.isoformat()}"
+
+
+def deadline_reminders(proposals: list[Proposal], hours_for: dict[int, int]) -> list[int]:
+    """One reminder per proposal, threshold and deadline (services.clock decides who is due)."""
+    return notify_many(
+        [
+            NotificationSpec(
+                recipient_id=p.employee.user_id,
+                kind=Kind.DEADLINE_REMINDER,
+                dedupe_key=reminder_key(p.pk, hours_for[p.pk], p.response_deadline),
+                context={**_proposal_context(p), "hours": hours_for[p.pk]},
+                url=_proposal_url(p.pk),
+            )
+            for p in proposals
+        ]
+    )
+
+
+def decision_receipt(record, proposal: Proposal) -> None:
+    """The employee's receipt for their own decision, and the proposer's status update."""
+    context = {
+        **_proposal_context(proposal),
+        "record_id": record.pk,
+        "action": record.action,
+        "action_label": str(record.get_action_display()),
+        "recorded_at": _iso(record.recorded_at),
+        "terms_sha256": record.terms_sha256,
+        "record_hash": record.hash,
+        "channel": record.channel,
+    }
+    specs = [
+        NotificationSpec(
+            recipient_id=record.subject_id,
+            kind=Kind.DECISION_RECEIPT,
+            dedupe_key=f"decision_receipt:{record.pk}",
+            context=context,
+            url=_proposal_url(proposal.pk),
+        )
+    ]
+    if proposal.proposed_by_id != record.subject_id:
+        # Deliberately a fresh dict: no hash, no channel and never the private reason.
+        specs.append(
+            NotificationSpec(
+                recipient_id=proposal.proposed_by_id,
+                kind=Kind.PROPOSAL_DECIDED,
+                dedupe_key=f"proposal_decided:{record.pk}",
+                context={
+                    **_proposal_context(proposal),
+                    "action": record.action,
+                    "action_label": str(record.get_action_display()),
+                    "recorded_at": _iso(record.recorded_at),
+                },
+                url=_team_url(),
+            )
+        )
+    notify_many(specs)
+
+
+def proposal_withdrawn(proposal: Proposal) -> None:
+    notify_many(
+        [
+            NotificationSpec(
+                recipient_id=proposal.employee.user_id,
+                kind=Kind.PROPOSAL_WITHDRAWN,
+                dedupe_key=f"proposal_withdrawn:{proposal.pk}",
+                context={
+                    **_proposal_context(proposal),
+                    "proposer_name": display_name(proposal.proposed_by),
+                },
+                url=_proposal_url(proposal.pk),
+            )
+        ]
+    )
+
+
+def deadline_extended(proposal: Proposal, event) -> None:
+    notify_many(
+        [
+            NotificationSpec(
+                recipient_id=proposal.employee.user_id,
+                kind=Kind.DEADLINE_EXTENDED,
+                dedupe_key=f"deadline_extended:{proposal.pk}:{event.pk}",
+                context=_proposal_context(proposal),
+                url=_proposal_url(proposal.pk),
+            )
+        ]
+    )
+
+
+def proposals_expired(rows: list[dict], *, now: datetime) -> None:
+    """Tell employees and proposers that proposals lapsed. Runs inside the sweep's transaction.
+
+    `rows` come from the sweep's own query (no per-row reads here): pk, employee__user_id,
+    employee__name, proposed_by_id, to_team__name, start_date, response_deadline. Each
+    employee gets one notice; each proposer gets one summary per sweep, not one email per
+    person (a campaign of thousands must not flood HR's inbox).
+    """
+    specs = []
+    by_proposer = defaultdict(list)
+    for r in rows:
+        specs.append(
+            NotificationSpec(
+                recipient_id=r["employee__user_id"],
+                kind=Kind.PROPOSAL_EXPIRED,
+                dedupe_key=f"proposal_expired:{r['pk']}",
+                context={
+                    "audience": "employee",
+                    "proposal_id": r["pk"],
+                    "employee_name": r["employee__name"],
+                    "to_team": r["to_team__name"],
+                    "deadline": r["response_deadline"].isoformat(),
+                },
+                url=_proposal_url(r["pk"]),
+                created_at=now,
+            )
+        )
+        if r["proposed_by_id"] != r["employee__user_id"]:
+            by_proposer[r["proposed_by_id"]].append(r)
+    team_url = _team_url()
+    for proposer_id, items in by_proposer.items():
+        specs.append(
+            NotificationSpec(
+                recipient_id=proposer_id,
+                kind=Kind.PROPOSAL_EXPIRED,
+                # A proposal expires once, so its id names this batch uniquely.
+                dedupe_key=f"proposal_expired:proposer:{proposer_id}:{min(r['pk'] for r in items)}",
+                context={
+                    "audience": "proposer",
+                    "count": len(items),
+                    "proposal_ids": [r["pk"] for r in items],
+                    "items": [
+                        {
+                            "employee_name": r["employee__name"],
+                            "to_team": r["to_team__name"],
+                            "deadline": r["response_deadline"].isoformat(),
+                        }
+                        for r in items[:SUMMARY_ITEMS]
+                    ],
+                },
+                url=team_url,
+                created_at=now,
+            )
+        )
+    notify_many(specs, keys_are_new=True)
+
+
+# --- Outbox handler: the move took effect --------------------------------------------------
+
+
+def move_effective(event) -> None:
+    """settings.OUTBOX_HANDLERS["move.effective"]: tell the employee and the proposer.
+
+    Run by the outbox dispatcher, whose event row was written in the move's own transaction,
+    so this notice cannot be lost either; dedupe keys make a second dispatch harmless.
+    """
+    move = (
+        Move.objects.select_related("proposal", "employee", "from_team", "to_team")
+        .filter(pk=event.payload["move_id"])
+        .first()
+    )
+    if move is None:
+        return
+    p = move.proposal
+    context = {
+        "proposal_id": p.pk,
+        "employee_name": move.employee.name,
+        "from_team": move.from_team.name if move.from_team_id else "",
+        "to_team": move.to_team.name,
+        "start_date": move.effective_date.isoformat(),
+        "applied_at": _iso(move.applied_at),
+    }
+    specs = [
+        NotificationSpec(
+            recipient_id=move.employee.user_id,
+            kind=Kind.MOVE_EFFECTIVE,
+            dedupe_key=f"move_effective:{move.pk}:employee",
+            context={**context, "audience": "employee"},
+            url=_proposal_url(p.pk),
+        )
+    ]
+    if p.proposed_by_id != move.employee.user_id:
+        specs.append(
+            NotificationSpec(
+                recipient_id=p.proposed_by_id,
+                kind=Kind.MOVE_EFFECTIVE,
+                dedupe_key=f"move_effective:{move.pk}:proposer",
+                context={**context, "audience": "proposer"},
+                url=_team_url(),
+            )
+        )
+    notify_many(specs)
+
+
+# --- To HR ----------------------------------------------------------------------------------
+
+
+def placement_requested(request: PlacementRequest, *, preferences, source_team) -> None:
+    context = {
+        "request_id": request.pk,
+        "employee_name": request.employee.name,
+        "priority_label": str(request.get_priority_display()),
+        "source_team": source_team.name,
+        "preferences": [team.name for team in preferences],
+        "created_at": _iso(request.created_at),
+    }
+    notify_many(
+        [
+            NotificationSpec(
+                recipient_id=user.pk,
+                kind=Kind.PLACEMENT_REQUESTED,
+                dedupe_key=f"placement_requested:{request.pk}:{user.pk}",
+                context=context,
+                url=f"/admin/assignments/placementrequest/{request.pk}/change/",
+            )
+            for user in hr_users()
+        ]
+    )
+
+
+def hr_digest(*, now: datetime | None = None) -> list[int]:
+    """One digest per HR partner per day: what is pending, decided, and expiring soon.
+
+    Counts and names only; no private reasons. The dedupe key carries the date, so a second
+    beat (or a retried task) on the same day sends nothing more.
+    """
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    since = now - timedelta(days=1)
+    soon = now + timedelta(hours=max(settings.PORTAL_REMINDER_HOURS or [72]))
+    State = Proposal.State
+    counts = Proposal.objects.aggregate(
+        pending=Count("pk", filter=Q(state=State.PENDING)),
+        opted_in_24h=Count("pk", filter=Q(state=State.OPTED_IN, decided_at__gte=since)),
+        opted_out_24h=Count("pk", filter=Q(state=State.OPTED_OUT, decided_at__gte=since)),
+        expired_24h=Count("pk", filter=Q(state=State.EXPIRED, decided_at__gte=since)),
+        moves_24h=Count("pk", filter=Q(move__applied_at__gte=since)),
+        expiring_soon=Count("pk", filter=Q(state=State.PENDING, response_deadline__lte=soon)),
+    )
+    counts["open_placement_requests"] = PlacementRequest.objects.filter(
+        state=PlacementRequest.State.OPEN
+    ).count()
+    expiring = [
+        {
+            "proposal_id": pk,
+            "employee_name": name,
+            "to_team": team,
+            "deadline": deadline.isoformat(),
+        }
+        for pk, name, team, deadline in Proposal.objects.filter(
+            state=State.PENDING, response_deadline__lte=soon
+        )
+        .order_by("response_deadline")
+        .values_list("pk", "employee__name", "to_team__name", "response_deadline")[:25]
+    ]
+    context = {"day": day.isoformat(), **counts, "expiring": expiring}
+    return notify_many(
+        [
+            NotificationSpec(
+                recipient_id=user.pk,
+                kind=Kind.HR_DIGEST,
+                dedupe_key=f"hr_digest:{day.isoformat()}:{user.pk}",
+                context=context,
+                url="/admin/assignments/proposal/",
+            )
+            for user in hr_users()
+        ]
+    )

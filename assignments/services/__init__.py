@@ -1,0 +1,54 @@
+"""Every state change of a proposal, one sub-topic per module, re-exported here so callers
+write `services.opt_in(...)`.
+
+- proposing: propose_transfer, propose_retroactive_confirmation, propose_campaign
+- deciding:  opt_in, opt_out, withdraw_consent, undraft (only the person decides)
+- placement: preferential placement requests
+- managing:  withdraw_proposal, extend_deadline (the proposer, the manager or HR)
+- clock:     expire_overdue_proposals, apply_move, apply_due_moves, send_due_reminders
+- leave:     start_leave, end_leave (response windows pause while someone is away)
+
+Which state may follow which is one table, `assignments.transitions`; the response window's
+rules are `assignments.deadlines`; the messages are `assignments.emails`. Each service locks
+the proposal row, checks the table, saves only what changed, appends a ProposalEvent (and a
+ledger record for the employee's own decisions) and writes its notices, in one transaction.
+Services trust the caller to have checked who may act, except for the one rule that is the
+product's reason to exist: only the person decides about themselves.
+"""
+
+from assignments.services._shared import PROPOSAL
+from assignments.services.clock import (
+    apply_due_moves,
+    apply_move,
+    expire_overdue_proposals,
+    send_due_reminders,
+)
+from assignments.services.deciding import opt_in, opt_out, undraft, withdraw_consent
+from assignments.services.leave import end_leave, start_leave
+from assignments.services.managing import extend_deadline, withdraw_proposal
+from assignments.services.proposing import (
+    propose_campaign,
+    propose_retroactive_confirmation,
+    propose_transfer,
+)
+from portal.errors import TransitionError
+
+__all__ = [
+    "PROPOSAL",
+    "TransitionError",
+    "apply_due_moves",
+    "apply_move",
+    "end_leave",
+    "expire_overdue_proposals",
+    "extend_deadline",
+    "opt_in",
+    "opt_out",
+    "propose_campaign",
+    "propose_retroactive_confirmation",
+    "propose_transfer",
+    "send_due_reminders",
+    "start_leave",
+    "undraft",
+    "withdraw_consent",
+    "withdraw_proposal",
+]

@@ -1,0 +1,74 @@
+"""The proposer (or the employee's manager, or HR) acts: withdraw a proposal, extend its
+deadline. Never a decision: those are the person's own (services.deciding)."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assignments import emails, transitions
+from assignments.deadlines import extension_errors
+from assignments.models import Proposal, ProposalEvent
+from assignments.services import placement
+from assignments.services._shared import event, lock, when
+from portal.errors import TransitionError
+
+
+@transaction.atomic
+def withdraw_proposal(*, proposal: Proposal, actor, now: datetime | None = None) -> Proposal:
+    """The proposer (or HR) takes a proposal back before it takes effect."""
+    now = now or timezone.now()
+    proposal = lock(proposal)
+    transitions.check_state("withdraw", proposal)
+    proposal.state = transitions.target_state("withdraw", proposal)
+    proposal.decided_at = now
+    proposal.save(update_fields=["state", "decided_at"])
+    event(proposal, ProposalEvent.Kind.WITHDRAWN, actor=actor, at=now)
+    placement.reopen_after_offer(proposal)
+    emails.proposal_withdrawn(proposal)
+    return proposal
+
+
+def move_deadline(proposal: Proposal, *, new_deadline: datetime, actor, now, **detail):
+    """Set a locked pending proposal's new deadline, record why, and tell the person."""
+    previous = proposal.response_deadline
+    proposal.response_deadline = new_deadline
+    proposal.save(update_fields=["response_deadline"])
+    extended = event(
+        proposal,
+        ProposalEvent.Kind.EXTENDED,
+        actor=actor,
+        at=now,
+        previous=previous.isoformat(),
+        new=new_deadline.isoformat(),
+        **detail,
+    )
+    emails.deadline_extended(proposal, extended)
+    return extended
+
+
+@transaction.atomic
+def extend_deadline(
+    *, proposal: Proposal, actor, new_deadline: datetime, now: datetime | None = None
+) -> Proposal:
+    """Give the person more time. Shortening an open window is never allowed."""
+    now = now or timezone.now()
+    proposal = lock(proposal)
+    transitions.check_state("extend", proposal)
+    if now > proposal.response_deadline:
+        raise TransitionError(
+            _("The deadline already passed on %(deadline)s; the proposal has expired.")
+            % {"deadline": when(proposal.response_deadline)}
+        )
+    errors = extension_errors(
+        current=proposal.response_deadline,
+        new=new_deadline,
+        start_date=proposal.start_date,
+        retroactive=proposal.kind == Proposal.Kind.RETROACTIVE,
+    )
+    if errors:
+        raise ValidationError(errors)
+    move_deadline(proposal, new_deadline=new_deadline, actor=actor, now=now)
+    return proposal

@@ -1,0 +1,250 @@
+"""Proposing a move: one person, a retroactive confirmation, or a whole campaign.
+
+A proposal is not a decision: nothing is written to the ledger and nobody moves until the
+person opts in. The person is told in the same transaction.
+"""
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assignments import emails
+from assignments.deadlines import new_window_errors
+from assignments.models import Campaign, PlacementRequest, Proposal, ProposalEvent
+from assignments.services import placement
+from assignments.services._shared import event
+from assignments.terms import fingerprint
+from people.models import Employee, Team
+
+
+def _validate_new_proposal(
+    *, employee, to_team, start_date, response_deadline, now, kind, data_labelling_percent
+):
+    errors = {}
+    if not employee.is_active:
+        errors["employee"] = _("%(name)s is no longer active, so nothing can be proposed.") % {
+            "name": employee.name
+        }
+    if kind != Proposal.Kind.RETROACTIVE and employee.team_id == to_team.pk:
+        errors["to_team"] = _("%(name)s is already in %(team)s.") % {
+            "name": employee.name,
+            "team": to_team.name,
+        }
+    errors.update(
+        new_window_errors(
+            response_deadline=response_deadline,
+            start_date=start_date,
+            now=now,
+            retroactive=kind == Proposal.Kind.RETROACTIVE,
+        )
+    )
+    if not 0 <= data_labelling_percent <= 100:
+        errors["data_labelling_percent"] = _("The data-labelling share is a percentage, 0 to 100.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _already_open(employee, to_team) -> ValidationError:
+    return ValidationError(
+        {
+            "to_team": _(
+                "%(name)s already has an open proposal to %(team)s; extend or withdraw it "
+                "instead of proposing again."
+            )
+            % {"name": employee.name, "team": to_team.name}
+        }
+    )
+
+
+@transaction.atomic
+def propose_transfer(
+    *,
+    employee: Employee,
+    to_team: Team,
+    actor,
+    role_description: str,
+    start_date: date,
+    response_deadline: datetime,
+    data_labelling_percent: int = 0,
+    campaign: Campaign | None = None,
+    kind: str = Proposal.Kind.TRANSFER,
+    placement_request: PlacementRequest | None = None,
+    from_team: Team | None = None,
+    now: datetime | None = None,
+) -> Proposal:
+    """Propose that `employee` joins `to_team`. Nothing happens until they opt in."""
+    now = now or timezone.now()
+    # Serialise proposals for one person so the open-proposal rule is checked race-free.
+    employee = (
+        Employee.objects.select_for_update(of=("self",)).select_related("team").get(pk=employee.pk)
+    )
+    if not role_description.strip():
+        raise ValidationError(
+            {"role_description": _("Describe the role honestly before proposing.")}
+        )
+    _validate_new_proposal(
+        employee=employee,
+        to_team=to_team,
+        start_date=start_date,
+        response_deadline=response_deadline,
+        now=now,
+        kind=kind,
+        data_labelling_percent=data_labelling_percent,
+    )
+    if Proposal.objects.filter(
+        employee=employee, to_team=to_team, state__in=Proposal.OPEN_STATES
+    ).exists():
+        raise _already_open(employee, to_team)
+    proposal = Proposal(
+        employee=employee,
+        from_team=from_team if kind == Proposal.Kind.RETROACTIVE else employee.team,
+        to_team=to_team,
+        proposed_by=actor,
+        campaign=campaign,
+        placement_request=placement_request,
+        kind=kind,
+        role_description=role_description.strip(),
+        data_labelling_percent=data_labelling_percent,
+        start_date=start_date,
+        response_deadline=response_deadline,
+        terms_version=campaign.terms_version if campaign else "1",
+        created_at=now,
+    )
+    proposal.terms_sha256 = fingerprint([proposal])[0]
+    try:
+        with transaction.atomic():
+            proposal.save(force_insert=True)
+    except IntegrityError as exc:  # a concurrent duplicate slipped past the check above
+        raise ValidationError(
+            {
+                "to_team": _("%(name)s already has an open proposal to %(team)s.")
+                % {"name": employee.name, "team": to_team.name}
+            }
+        ) from exc
+    event(proposal, ProposalEvent.Kind.PROPOSED, actor=actor, at=now)
+    if placement_request is not None:
+        placement.mark_offered(placement_request.pk)
+    emails.proposals_arrived([proposal], proposer=actor)
+    return proposal
+
+
+def propose_retroactive_confirmation(
+    *,
+    employee: Employee,
+    previous_team: Team | None,
+    actor,
+    role_description: str,
+    moved_on: date,
+    response_deadline: datetime,
+    data_labelling_percent: int = 0,
+    campaign: Campaign | None = None,
+    now: datetime | None = None,
+) -> Proposal:
+    """Ask someone moved before the portal existed to confirm ("stay") or undraft.
+
+    Expiry never counts as consent: the person is then listed as "no consent on record".
+    """
+    if employee.team_id is None:
+        raise ValidationError(
+            {"employee": _("%(name)s has no current team to confirm.") % {"name": employee.name}}
+        )
+    return propose_transfer(
+        employee=employee,
+        to_team=employee.team,
+        from_team=previous_team,
+        actor=actor,
+        role_description=role_description,
+        start_date=moved_on,
+        response_deadline=response_deadline,
+        data_labelling_percent=data_labelling_percent,
+        campaign=campaign,
+        kind=Proposal.Kind.RETROACTIVE,
+        now=now,
+    )
+
+
+@transaction.atomic
+def propose_campaign(
+    *,
+    campaign: Campaign,
+    employees,
+    to_team: Team,
+    actor,
+    role_description: str,
+    start_date: date,
+    response_deadline: datetime,
+    now: datetime | None = None,
+) -> list[Proposal]:
+    """Propose the same move to many people at once, all or nothing.
+
+    Every person gets their own proposal and decides alone. If any of them cannot receive
+    one, nothing is written and the error names each of them.
+    """
+    now = now or timezone.now()
+    employees = list(
+        Employee.objects.select_for_update(of=("self",))
+        .select_related("team")
+        .filter(pk__in=[e.pk for e in employees])
+        .order_by("pk")
+    )
+    already_open = set(
+        Proposal.objects.filter(
+            employee__in=employees, to_team=to_team, state__in=Proposal.OPEN_STATES
+        ).values_list("employee_id", flat=True)
+    )
+    problems = []
+    proposals = []
+    for employee in employees:
+        if employee.pk in already_open:
+            problems.append(
+                _("%(name)s already has an open proposal to %(team)s.")
+                % {"name": employee.name, "team": to_team.name}
+            )
+            continue
+        try:
+            _validate_new_proposal(
+                employee=employee,
+                to_team=to_team,
+                start_date=start_date,
+                response_deadline=response_deadline,
+                now=now,
+                kind=Proposal.Kind.TRANSFER,
+                data_labelling_percent=campaign.data_labelling_percent,
+            )
+        except ValidationError as exc:
+            problems.extend(f"{employee.name}: {m}" for m in exc.messages)
+            continue
+        proposals.append(
+            Proposal(
+                employee=employee,
+                from_team=employee.team,
+                to_team=to_team,
+                proposed_by=actor,
+                campaign=campaign,
+                kind=Proposal.Kind.TRANSFER,
+                role_description=role_description.strip(),
+                data_labelling_percent=campaign.data_labelling_percent,
+                start_date=start_date,
+                response_deadline=response_deadline,
+                terms_version=campaign.terms_version,
+                created_at=now,
+            )
+        )
+    if problems:
+        raise ValidationError(problems)
+    for proposal, sha256 in zip(proposals, fingerprint(proposals), strict=True):
+        proposal.terms_sha256 = sha256
+    Proposal.objects.bulk_create(proposals, batch_size=1000)
+    ProposalEvent.objects.bulk_create(
+        [
+            ProposalEvent(proposal=p, kind=ProposalEvent.Kind.PROPOSED, actor=actor, at=now)
+            for p in proposals
+        ],
+        batch_size=1000,
+    )
+    # Keys are new: these proposals were created a moment ago, in this transaction.
+    emails.proposals_arrived(proposals, proposer=actor, keys_are_new=True)
+    return proposals

@@ -1,0 +1,80 @@
+"""Turning a Notification row into words: subject, plain text and HTML, in the recipient's own
+time zone and language. Templates: templates/emails/<kind>_subject.txt, _body.txt, _body.html.
+"""
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from notifications.models import Notification
+from people.selectors import zone_and_language_for
+
+_DATETIME_KEYS = ("deadline", "recorded_at", "expired_at", "applied_at", "created_at")
+_DATE_KEYS = ("start_date", "day")
+
+
+def _typed(context: dict) -> dict:
+    """JSON holds strings; templates format real dates and times (in the active zone)."""
+    out = dict(context)
+    for key in _DATETIME_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = datetime.fromisoformat(out[key])
+    for key in _DATE_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = date.fromisoformat(out[key])
+    for listing in ("expiring", "items"):
+        out[listing] = [
+            {**item, "deadline": datetime.fromisoformat(item["deadline"])}
+            for item in out.get(listing) or []
+        ]
+    return out
+
+
+def _language(code: str) -> str:
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def render(notification: Notification) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of a notification, in the recipient's zone and language."""
+    zone, language = zone_and_language_for(notification.recipient_id)
+    context = {
+        **_typed(notification.context),
+        "notification": notification,
+        "base_url": settings.PORTAL_BASE_URL,
+        "link": settings.PORTAL_BASE_URL + notification.url if notification.url else "",
+    }
+    name = f"emails/{notification.kind}"
+    with timezone.override(zone), translation.override(_language(language)):
+        subject = render_to_string(f"{name}_subject.txt", context)
+        text = render_to_string(f"{name}_body.txt", context)
+        html = render_to_string(f"{name}_body.html", context)
+    return " ".join(subject.split()), text, html
+
+
+def subject_for(notification: Notification) -> str:
+    """The subject line in the reader's active zone and language (the in-app list)."""
+    subject = render_to_string(
+        f"emails/{notification.kind}_subject.txt", _typed(notification.context)
+    )
+    return " ".join(subject.split())
+
+
+def build_message(notification: Notification, to: str) -> EmailMultiAlternatives:
+    subject, text, html = render(notification)
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers={
+            # Stable per notification: if a crash makes us send twice, mail clients (and the
+            # tests) can tell it is the same message.
+            "Message-ID": f"<{notification.dedupe_key.replace(':', '.')}@consent-portal>",
+            "X-Portal-Notification": str(notification.pk),
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    return message
