@@ -59,6 +59,7 @@ bench: $(VENV)/.installed-run
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix .

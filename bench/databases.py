@@ -55,6 +55,7 @@ def django_env(database: str) -> dict:
 
 
 def manage(database: str, *args: str) -> subprocess.CompletedProcess:
+    """manage.py under bench.settings, the only settings that install `seed_scale`."""
     return subprocess.run(
         [PYTHON, "manage.py", *args], cwd=ROOT, env=django_env(database), capture_output=True,
         text=True,

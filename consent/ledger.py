@@ -2,7 +2,8 @@
 
 Each record's hash covers its own content and the previous record's hash, so altering,
 removing or re-ordering any record breaks every link after it. These functions are pure
-(no writes); appending lives in `consent.services`.
+(no writes); appending lives in `consent.services`. `Chain` is the one place a link is made:
+the services' appends and the bench seeder both go through it.
 """
 
 import hashlib
@@ -52,6 +53,25 @@ def record_hash(fields: dict) -> str:
     canonical["ip_address"] = _canonical_ip(fields["ip_address"])
     canonical["about_id"] = str(fields["about_id"])
     return sha256_of(canonical)
+
+
+class Chain:
+    """Links records in order: each gets the head's hash as prev_hash, then its own hash.
+
+    It holds only the head, so any number of records can stream through it one at a time.
+    The caller must write the records in the order they were appended, after the record whose
+    hash started the chain (the ledger's last record, or GENESIS_HASH for an empty ledger).
+    """
+
+    def __init__(self, head: str = GENESIS_HASH):
+        self.head = head
+
+    def append(self, fields: dict) -> dict:
+        """Set `prev_hash` and `hash` on `fields` (the record's HASHED_FIELDS but prev_hash)
+        and return it; the new record becomes the head."""
+        fields["prev_hash"] = self.head
+        fields["hash"] = self.head = record_hash(fields)
+        return fields
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,21 @@
 """Consent receipts modelled on the Kantara Initiative Consent Receipt Specification v1.1.
 
 A receipt is built from one ConsentRecord and nothing else, so the ledger stays ignorant of
-workflows: what the decision was about is named by `about_kind`/`about_id`, and the exact
-terms are pinned by their sha256. Fields that the specification defines keep its names;
-portal-specific facts (action, hashes, channel) sit under one extension key.
+workflows: what the decision was about is named by `about_kind`/`about_id`, worded by the kind
+its workflow registered in `consent.kinds`, and the exact terms are pinned by their sha256.
+Fields that the specification defines keep its names; portal-specific facts (action, hashes,
+channel) sit under one extension key.
 """
 
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from consent import kinds
 from consent.models import ConsentRecord
 
 SPEC_VERSION = "KI-CR-v1.1.0"
 EXTENSION_KEY = "x-consent-portal"
-
-
-def _about_label(about_kind: str) -> str:
-    labels = {
-        "proposal": _("Proposal to change team"),
-        "data_use": _("Use of work data"),
-    }
-    return labels.get(about_kind, about_kind)
 
 
 def _collection_method(channel: str) -> str:
@@ -46,6 +40,7 @@ def build_receipt(record: ConsentRecord, *, policy_url: str = "") -> dict:
         "phone": "",
     }
     consent_given = record.action == ConsentRecord.Action.OPT_IN
+    kind = kinds.get(record.about_kind)
     return {
         "version": SPEC_VERSION,
         "jurisdiction": getattr(settings, "CONSENT_RECEIPT_JURISDICTION", ""),
@@ -58,22 +53,19 @@ def build_receipt(record: ConsentRecord, *, policy_url: str = "") -> dict:
         "policyUrl": policy_url,
         "services": [
             {
-                "service": _about_label(record.about_kind),
+                "service": str(kind.label),
                 "purposes": [
                     {
-                        "purpose": f"{_about_label(record.about_kind)} #{record.about_id}",
-                        "purposeCategory": [_("Employment: team assignment")]
-                        if record.about_kind == "proposal"
+                        "purpose": f"{kind.label} #{record.about_id}",
+                        "purposeCategory": [str(kind.purpose_category)]
+                        if kind.purpose_category
                         else [],
                         "consentType": "EXPLICIT" if record.actor_id else "NONE",
                         "piiCategory": [_("Name"), _("Team"), _("Role")],
                         "primaryPurpose": True,
-                        "termination": _(
-                            "You can withdraw this consent at any time before the start date; "
-                            "after a move you can undraft."
-                        )
-                        if consent_given
-                        else _("No consent given."),
+                        "termination": str(
+                            kind.termination_text if consent_given else kind.withdrawal_text
+                        ),
                         "thirdPartyDisclosure": False,
                     }
                 ],

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from consent.ledger import record_hash
+from consent.ledger import Chain
 from consent.models import GENESIS_HASH, ConsentRecord
 
 # Arbitrary constant naming the ledger's PostgreSQL advisory lock ("Cons").
@@ -38,18 +38,15 @@ def _lock_ledger_head() -> str:
     return last or GENESIS_HASH
 
 
-def _build(prev_hash: str, **fields) -> ConsentRecord:
+def _build(chain: Chain | str, **fields) -> ConsentRecord:
+    """A record linked onto `chain` (a head hash starts a chain of one)."""
+    if isinstance(chain, str):
+        chain = Chain(chain)
     fields.setdefault("recorded_at", timezone.now())
     fields["about_id"] = str(fields["about_id"])
-    record = ConsentRecord(prev_hash=prev_hash, **fields)
-    record.hash = record_hash(
-        {
-            **fields,
-            "prev_hash": prev_hash,
-            "subject_id": record.subject_id,
-            "actor_id": record.actor_id,
-        }
-    )
+    record = ConsentRecord(**fields)
+    linked = chain.append({**fields, "subject_id": record.subject_id, "actor_id": record.actor_id})
+    record.prev_hash, record.hash = linked["prev_hash"], linked["hash"]
     return record
 
 
@@ -114,12 +111,11 @@ def append_system_records(entries: list[dict], *, action: str) -> list[ConsentRe
     Each entry holds subject_id, about_kind, about_id, terms_sha256, terms_version. On
     PostgreSQL the records are copied in and the returned instances carry no primary key.
     """
-    prev_hash = _lock_ledger_head()
+    chain = Chain(_lock_ledger_head())
     now = timezone.now()
-    records = []
-    for entry in entries:
-        record = _build(
-            prev_hash,
+    records = [
+        _build(
+            chain,
             action=action,
             actor=None,
             channel=SYSTEM_CONTEXT.channel,
@@ -129,8 +125,8 @@ def append_system_records(entries: list[dict], *, action: str) -> list[ConsentRe
             recorded_at=now,
             **entry,
         )
-        records.append(record)
-        prev_hash = record.hash
+        for entry in entries
+    ]
     if connection.vendor == "postgresql":
         _copy(records)
         return records

@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 
+from consent import kinds
 from consent.receipts import build_receipt
 from consent.selectors import records_of
 
@@ -16,10 +17,12 @@ def _own_record(request, record_id):
     return get_object_or_404(records_of(request.user).select_related("subject"), pk=record_id)
 
 
-def _about_url(record) -> str:
-    # The ledger does not import workflows; it only links to a page by its URL name.
+def _about_url(record, kind: kinds.Kind) -> str:
+    # The ledger does not import workflows; it links to the page its kind registered, by name.
+    if not kind.url_name:
+        return ""
     try:
-        return reverse("assignments:proposal", args=[record.about_id])
+        return reverse(kind.url_name, args=[record.about_id])
     except NoReverseMatch:
         return ""
 
@@ -27,21 +30,22 @@ def _about_url(record) -> str:
 @login_required
 def receipt(request, record_id):
     record = _own_record(request, record_id)
-    about_url = _about_url(record) if record.about_kind == "proposal" else ""
+    kind = kinds.get(record.about_kind)
+    about_url = _about_url(record, kind)
     data = build_receipt(
         record, policy_url=request.build_absolute_uri(about_url) if about_url else ""
     )
     return render(
         request,
         "consent/receipt.html",
-        {"record": record, "receipt": data, "about_url": about_url},
+        {"record": record, "receipt": data, "kind": kind, "about_url": about_url},
     )
 
 
 @login_required
 def receipt_json(request, record_id):
     record = _own_record(request, record_id)
-    about_url = _about_url(record) if record.about_kind == "proposal" else ""
+    about_url = _about_url(record, kinds.get(record.about_kind))
     data = build_receipt(
         record, policy_url=request.build_absolute_uri(about_url) if about_url else ""
     )

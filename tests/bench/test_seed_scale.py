@@ -3,10 +3,11 @@
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
 
 from assignments.models import Campaign, Move, Proposal
+from bench.management.commands.seed_scale import Command as SeedScale
 from consent.ledger import verify_chain
 from consent.models import ConsentRecord
 from people.models import Employee, Team
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def seed(**options) -> str:
+    # The command is installed only by bench.settings; the tests run the portal's settings.
     out = StringIO()
-    call_command("seed_scale", employees=EMPLOYEES, stdout=out, **options)
+    call_command(SeedScale(), employees=EMPLOYEES, stdout=out, **options)
     return out.getvalue()
 
 
@@ -57,5 +59,10 @@ def test_seeding_again_is_skipped_with_if_missing_and_refused_without():
     seed()
 
     assert "already seeded" in seed(if_missing=True)
-    with pytest.raises(CommandError, match="already has employees"):
+    with pytest.raises(CommandError, match="already has employees") as refused:
         seed()
+    assert refused.value.returncode == 3  # bench/databases.py seeds a fresh database then
+
+
+def test_the_portal_itself_has_no_seed_scale_command():
+    assert "seed_scale" not in get_commands()

@@ -1,7 +1,8 @@
 """Build a realistic, large organisation on PostgreSQL for benchmarks (`make bench`).
 
-`--employees 100000` gives 100,000 people with managers, 2,000 teams, 20 campaigns, 500,000
-proposals in every state and 1,000,000 consent-ledger records whose hash chain verifies.
+`seed_scale --employees 100000` (bench/management/commands/, only in bench.settings) gives
+100,000 people with managers, 2,000 teams, 20 campaigns, 500,000 proposals in every state
+and 1,000,000 consent-ledger records, linked by the ledger's own `Chain`, whose chain verifies.
 Every row is streamed into PostgreSQL with COPY, never built in one list, so memory stays
 flat whatever the size. Everything is derived from the employee number by a cheap hash, so
 two runs at the same size produce the same organisation (apart from timestamps).
@@ -13,24 +14,18 @@ proposals marked `effective`. Employees are inserted already in the team their m
 them to, so every change of team is backed by a Move.
 """
 
-import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
-from django.utils import timezone
 
 from assignments.terms import proposal_terms
-from consent.ledger import record_hash, sha256_of
-from consent.models import GENESIS_HASH
-from people.models import Employee
+from consent.ledger import Chain, sha256_of
 from people.roles import HR_GROUP
 
-SEED_VERSION = 2  # 2: the marker keeps the seeder's peak memory
-MARKER_TABLE = "seed_scale_marker"
+SEED_VERSION = 2  # bump when the seeded data changes; 2: the marker keeps peak memory
 PER_EMPLOYEE_PROPOSALS = 5  # 100,000 employees -> 500,000 proposals
 PER_SLOT_RECORDS = 2  # 5 slots x 2 -> 10 ledger records per employee -> 1,000,000
 TEAM_SIZE = 50  # 100,000 employees -> 2,000 teams
@@ -58,16 +53,13 @@ FIRST = ["Ada", "Ben", "Chen", "Dana", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun"
 LAST = ["Ahmed", "Berg", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Huang", "Ito", "Jones"]
 
 
-def peak_rss_mb() -> float | None:
-    """This process's peak resident memory in MB (Linux), kept with the marker."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
+def proposal_terms_sha256(**terms) -> str:
+    """The fingerprint of the terms a seeded proposal shows, as the portal computes it.
+
+    The only place the seeder fingerprints proposal terms (`terms` are proposal_terms'
+    arguments), so a change in how the portal fingerprints terms is made here alone.
+    """
+    return sha256_of(proposal_terms(**terms))
 
 
 def mix(i: int, s: int) -> int:
@@ -173,81 +165,9 @@ class Org:
         return "withdrawn"
 
 
-class Command(BaseCommand):
-    help = (
-        "Seed a large synthetic organisation on PostgreSQL for benchmarks (e.g. --employees "
-        "100000). The database must have no employees yet."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument("--employees", type=int, default=100_000)
-        parser.add_argument(
-            "--if-missing",
-            action="store_true",
-            help="do nothing when this database was already seeded at this size, by this "
-            "version of the command, less than --max-age-days ago (exit 3 if it holds other data)",
-        )
-        parser.add_argument("--max-age-days", type=int, default=14)
-
-    def handle(self, *args, employees, if_missing, max_age_days, **options):
-        if connection.vendor != "postgresql":
-            raise CommandError("seed_scale streams rows with COPY; it needs PostgreSQL")
-        if employees < 100:
-            raise CommandError("--employees must be at least 100")
-        if if_missing and self._seeded_recently(employees, max_age_days):
-            self.stdout.write(f"already seeded with {employees} employees")
-            return
-        if Employee.objects.exists():
-            raise CommandError(
-                "seed_scale fills an empty organisation; this database already has employees",
-                returncode=3,
-            )
-        started = time.monotonic()
-        counts = Seeder(employees).run()
-        seconds = time.monotonic() - started
-        self._write_marker(employees, seconds)
-        self.stdout.write(
-            f"seeded {employees} employees, {counts['teams']} teams, {counts['campaigns']} "
-            f"campaigns, {counts['proposals']} proposals, {counts['records']} ledger records, "
-            f"{counts['moves']} moves in {seconds:.1f} s, peak memory {peak_rss_mb()} MB"
-        )
-
-    def _seeded_recently(self, employees: int, max_age_days: int) -> bool:
-        # Seeded pending proposals have deadlines 20 to 60 days out: an older seed would
-        # hand the deadline sweep more overdue rows than the benchmark planted.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT to_regclass(%s)", [MARKER_TABLE])
-            if cursor.fetchone()[0] is None:
-                return False
-            cursor.execute(
-                f"SELECT employees, version, seeded_at FROM {MARKER_TABLE} "
-                "ORDER BY seeded_at DESC LIMIT 1"
-            )
-            row = cursor.fetchone()
-        return (
-            row is not None
-            and row[0] == employees
-            and row[1] == SEED_VERSION
-            and timezone.now() - row[2] < timedelta(days=max_age_days)
-        )
-
-    def _write_marker(self, employees: int, seconds: float):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} (employees integer, version integer, "
-                "seconds double precision, seeded_at timestamptz DEFAULT now())"
-            )
-            cursor.execute(
-                f"ALTER TABLE {MARKER_TABLE} ADD COLUMN IF NOT EXISTS peak_rss_mb double precision"
-            )
-            cursor.execute(
-                f"INSERT INTO {MARKER_TABLE} (employees, version, seconds, peak_rss_mb) "
-                "VALUES (%s, %s, %s, %s)",
-                [employees, SEED_VERSION, seconds, peak_rss_mb()],
-            )
-
-
 class Seeder:
+    """Fills an empty, migrated database; `run()` returns the counts for the summary."""
+
     def __init__(self, employees: int):
         self.org = Org(employees, datetime.now(UTC).replace(microsecond=0))
         self.params = connection.get_connection_params()
@@ -384,11 +304,12 @@ class Seeder:
         recorded_at. Returns the moves to insert once proposals and records are committed.
         """
         org = self.org
+        # A data-use purpose's terms are its text; a proposal's go through proposal_terms_sha256.
         purpose_terms = [sha256_of(text) for _, text in PURPOSES]
         campaigns = [self.campaign_fields(c) for c in range(org.campaigns)]
         team_names = [self.team_name(t) for t in range(org.teams)]
         moves = []
-        prev_hash = GENESIS_HASH
+        chain = Chain()  # the seeder writes the whole ledger, from the genesis hash on
         record_id = 0
         proposal_count = 0
         window = timedelta(days=100)
@@ -427,7 +348,7 @@ class Seeder:
             proposals, events, ledger = CopyStream(p_copy), CopyStream(e_copy), CopyStream(l_copy)
 
             def record(user, about_kind, about_id, action, terms, version, at, web=True, why=""):
-                nonlocal prev_hash, record_id
+                nonlocal record_id
                 fields = {
                     "subject_id": user,
                     "about_kind": about_kind,
@@ -443,16 +364,14 @@ class Seeder:
                     else None,
                     "user_agent": USER_AGENT if web else "",
                     "private_reason": why,
-                    "prev_hash": prev_hash,
                 }
-                digest = record_hash(fields)
+                chain.append(fields)
                 record_id += 1
                 ledger.row(
                     record_id, user, about_kind, fields["about_id"], action, terms, version,
                     fields["actor_id"], fields["channel"], at, fields["ip_address"],
-                    fields["user_agent"], why, prev_hash, digest,
+                    fields["user_agent"], why, fields["prev_hash"], fields["hash"],
                 )  # fmt: skip
-                prev_hash = digest
                 return record_id
 
             for s in range(PER_EMPLOYEE_PROPOSALS):
@@ -487,19 +406,17 @@ class Seeder:
                         start = (org.now + timedelta(days=7 + h % 30)).date()
                     else:
                         start = (deadline + timedelta(days=14)).date()
-                    terms = sha256_of(
-                        proposal_terms(
-                            kind="transfer",
-                            employee_name=self.person_name(i),
-                            from_team=team_names[from_team],
-                            to_team=team_names[to_team],
-                            role_description=role,
-                            data_labelling_percent=labelling,
-                            start_date=start,
-                            campaign_name=campaigns[campaign][0] if on_campaign else None,
-                            campaign_description=campaigns[campaign][1] if on_campaign else None,
-                            terms_version=version,
-                        )
+                    terms = proposal_terms_sha256(
+                        kind="transfer",
+                        employee_name=self.person_name(i),
+                        from_team=team_names[from_team],
+                        to_team=team_names[to_team],
+                        role_description=role,
+                        data_labelling_percent=labelling,
+                        start_date=start,
+                        campaign_name=campaigns[campaign][0] if on_campaign else None,
+                        campaign_description=campaigns[campaign][1] if on_campaign else None,
+                        terms_version=version,
                     )
                     decided = None if state == "pending" else at
                     # Effective proposals go in as opted_in: the move trigger checks that.
