@@ -22,5 +22,6 @@ class AssignmentsConfig(AppConfig):
                 withdrawal_text=_("No consent given."),
                 url_name="assignments:proposal",
                 link_text=_("Back to the proposal"),
+                terms_reader="assignments.terms.may_read",
             )
         )

@@ -56,6 +56,7 @@ TRANSITIONS = {
     "apply_move": Transition((State.OPTED_IN,), State.EFFECTIVE, SYSTEM, _lazy("apply")),
 }
 
+
 def target_state(action: str, proposal: Proposal) -> str | None:
     if action == "opt_in" and proposal.kind == Kind.RETROACTIVE:
         return State.EFFECTIVE  # "stay": nothing left to apply

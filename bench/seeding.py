@@ -18,14 +18,16 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from assignments.terms import proposal_terms
+from assignments.terms import render
 from consent.ledger import Chain, sha256_of
+from consent.terms import document_for
 from people.roles import HR_GROUP
 
-SEED_VERSION = 2  # bump when the seeded data changes; 2: the marker keeps peak memory
+SEED_VERSION = 3  # bump when the seeded data changes; 3: terms fingerprinted as documents
 PER_EMPLOYEE_PROPOSALS = 5  # 100,000 employees -> 500,000 proposals
 PER_SLOT_RECORDS = 2  # 5 slots x 2 -> 10 ledger records per employee -> 1,000,000
 TEAM_SIZE = 50  # 100,000 employees -> 2,000 teams
@@ -53,13 +55,16 @@ FIRST = ["Ada", "Ben", "Chen", "Dana", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun"
 LAST = ["Ahmed", "Berg", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Huang", "Ito", "Jones"]
 
 
-def proposal_terms_sha256(**terms) -> str:
-    """The fingerprint of the terms a seeded proposal shows, as the portal computes it.
+def proposal_terms_sha256(**facts) -> str:
+    """The fingerprint of the terms document a seeded proposal's person would be shown.
 
-    The only place the seeder fingerprints proposal terms (`terms` are proposal_terms'
-    arguments), so a change in how the portal fingerprints terms is made here alone.
+    The only place the seeder fingerprints proposal terms (`facts` are what
+    `assignments.terms.facts_of` takes from a proposal). The document is rendered exactly as
+    the portal renders it, but not stored: half a million bodies would dominate the seed.
+    `bench.workloads` stores the documents of the proposals its pages open, re-rendered from
+    their rows (`assignments.terms.store_issued`, which checks the hash matches).
     """
-    return sha256_of(proposal_terms(**terms))
+    return document_for(render(facts, settings.LANGUAGE_CODE), language="").sha256
 
 
 def mix(i: int, s: int) -> int:
@@ -408,13 +413,14 @@ class Seeder:
                         start = (deadline + timedelta(days=14)).date()
                     terms = proposal_terms_sha256(
                         kind="transfer",
-                        employee_name=self.person_name(i),
+                        proposer=self.person_name(proposer - 1),
                         from_team=team_names[from_team],
                         to_team=team_names[to_team],
+                        to_team_is_ai_initiative=to_team % 10 == 0,
                         role_description=role,
                         data_labelling_percent=labelling,
-                        start_date=start,
-                        campaign_name=campaigns[campaign][0] if on_campaign else None,
+                        start_date=start.isoformat(),
+                        campaign=campaigns[campaign][0] if on_campaign else None,
                         campaign_description=campaigns[campaign][1] if on_campaign else None,
                         terms_version=version,
                     )

@@ -371,6 +371,7 @@ def pages(sessions: int, targets: str) -> dict:
     from django.urls import Resolver404, resolve
 
     from assignments.models import Proposal
+    from assignments.terms import store_issued
     from people.models import Employee
     from people.roles import HR_GROUP
 
@@ -396,6 +397,14 @@ def pages(sessions: int, targets: str) -> dict:
         .distinct("employee_id")
         .values_list("employee_id", "pk")
     )
+    # The seeder fingerprints every proposal's terms but stores only these pages' documents
+    # (untimed setup: the page renders from the stored document, as for any proposal).
+    opened = Proposal.objects.filter(pk__in=latest.values()).select_related(
+        "employee", "from_team", "to_team", "campaign", "proposed_by__employee"
+    )
+    stored = store_issued(opened)
+    if stored != len(latest):
+        raise SystemExit(f"stored terms for {stored} of {len(latest)} proposals: seeder drift")
     users = dict(Employee.objects.filter(pk__in=people).values_list("pk", "user_id"))
     user_objects = get_user_model().objects.in_bulk(list(users.values()))
     queries = {name: [] for name in PAGES}

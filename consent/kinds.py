@@ -21,6 +21,10 @@ class Kind:
     withdrawal_text: str = _("No consent given.")  # after any other decision
     url_name: str = ""  # the page about one item, reversed with `about_id`; empty for none
     link_text: str = _("Back to what this decision is about")  # the link to that page
+    # Dotted path of `reader(user, document) -> bool`: who besides the people whose records
+    # pin a terms document may read it (the person a pending proposal is for, HR). Named by
+    # string, like every other plug-in point, so the ledger imports no workflow.
+    terms_reader: str = ""
 
 
 _kinds: dict[str, Kind] = {}
@@ -33,6 +37,10 @@ def register(kind: Kind) -> Kind:
     if known != kind:
         raise ValueError(f"ledger kind {kind.key!r} is already registered with other wording")
     return kind
+
+
+def registered() -> list[Kind]:
+    return list(_kinds.values())
 
 
 def get(key: str) -> Kind:

@@ -5,6 +5,8 @@ The ledger knows nothing of workflows. A record says what it is about by referen
 ledger serves transfer proposals and data-use purposes alike.
 """
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -76,3 +78,41 @@ class ConsentRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerImmutableError("consent records are append-only")
+
+
+class TermsDocument(models.Model):
+    """The exact words a person was shown before deciding, stored once by their sha256.
+
+    `body` is the canonical JSON of the rendered document (sorted keys, no spaces), and
+    `sha256` is the hash of exactly that text, so anyone can re-hash the body and get the key.
+    A ledger record's `terms_sha256` names the document the person read; pages render from
+    the document, never from live rows, so editing a campaign or a team later changes
+    nothing already shown. A translation rendered from the same document for a reader of
+    another language is its own document (`translation_of` names the original), because what
+    was read in German must be provable in German. Rows are only inserted: a database trigger
+    refuses UPDATE and DELETE.
+    """
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    language = models.CharField(max_length=10)
+    body = models.TextField()
+    translation_of = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"terms {self.sha256[:12]} ({self.language})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise LedgerImmutableError("terms documents are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerImmutableError("terms documents are never deleted")
+
+    @property
+    def content(self) -> dict:
+        return json.loads(self.body)

@@ -28,7 +28,7 @@ def _collection_method(channel: str) -> str:
     return methods.get(channel, channel)
 
 
-def build_receipt(record: ConsentRecord, *, policy_url: str = "") -> dict:
+def build_receipt(record: ConsentRecord, *, policy_url: str = "", terms_url: str = "") -> dict:
     """The receipt as a JSON-ready dict. The private reason is never included: receipts get
     emailed and downloaded, and the reason stays in the ledger only."""
     subject = record.subject
@@ -81,6 +81,8 @@ def build_receipt(record: ConsentRecord, *, policy_url: str = "") -> dict:
             "aboutId": record.about_id,
             "recordedAt": record.recorded_at.isoformat(),
             "termsSha256": record.terms_sha256,
+            # Where the stored terms document (the exact words shown) can be read and re-hashed.
+            "termsUrl": terms_url,
             "termsVersion": record.terms_version,
             "channel": record.channel,
             "ipAddress": record.ip_address,

@@ -1,4 +1,4 @@
-"""Browser pages of the consent ledger: a person's own receipts."""
+"""Browser pages of the consent ledger: a person's own receipts, and the terms documents."""
 
 from django.urls import path
 
@@ -9,4 +9,5 @@ app_name = "consent"
 urlpatterns = [
     path("receipts/<int:record_id>/", views.receipt, name="receipt"),
     path("receipts/<int:record_id>.json", views.receipt_json, name="receipt_json"),
+    path("terms/<str:sha256>/", views.terms_document, name="terms"),
 ]

@@ -3,11 +3,12 @@
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
-from consent import kinds
+from consent import kinds, terms
 from consent.receipts import build_receipt
 from consent.selectors import records_of
 
@@ -33,7 +34,9 @@ def receipt(request, record_id):
     kind = kinds.get(record.about_kind)
     about_url = _about_url(record, kind)
     data = build_receipt(
-        record, policy_url=request.build_absolute_uri(about_url) if about_url else ""
+        record,
+        policy_url=request.build_absolute_uri(about_url) if about_url else "",
+        terms_url=request.build_absolute_uri(reverse("consent:terms", args=[record.terms_sha256])),
     )
     return render(
         request,
@@ -47,10 +50,40 @@ def receipt_json(request, record_id):
     record = _own_record(request, record_id)
     about_url = _about_url(record, kinds.get(record.about_kind))
     data = build_receipt(
-        record, policy_url=request.build_absolute_uri(about_url) if about_url else ""
+        record,
+        policy_url=request.build_absolute_uri(about_url) if about_url else "",
+        terms_url=request.build_absolute_uri(reverse("consent:terms", args=[record.terms_sha256])),
     )
     response = HttpResponse(
         json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
     )
     response["Content-Disposition"] = f'attachment; filename="consent-receipt-{record.pk}.json"'
     return response
+
+
+def _may_read_terms(user, document) -> bool:
+    # The people whose own records pin these words, and whoever a workflow says may read them.
+    if records_of(user).filter(terms_sha256=document.sha256).exists():
+        return True
+    return any(
+        import_string(kind.terms_reader)(user, document)
+        for kind in kinds.registered()
+        if kind.terms_reader
+    )
+
+
+@login_required
+def terms_document(request, sha256):
+    """The stored terms document: exactly the words shown, re-hashable from the page."""
+    document = terms.find(sha256)
+    if document is None or not _may_read_terms(request.user, document):
+        raise Http404
+    return render(
+        request,
+        "consent/terms.html",
+        {
+            "document": document,
+            "content": document.content,
+            "original": terms.find(document.translation_of) if document.translation_of else None,
+        },
+    )

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from assignments import emails, transitions
+from assignments import emails, terms, transitions
 from assignments.models import Proposal, ProposalEvent
 from assignments.services import placement
 from assignments.services._shared import (
@@ -41,12 +41,22 @@ def _start(proposal: Proposal, action: str, actor, now: datetime) -> Proposal:
 
 
 def _decide(
-    proposal: Proposal, *, action, transition, event_kind, actor, context, now, private_reason=""
+    proposal: Proposal,
+    *,
+    action,
+    transition,
+    event_kind,
+    actor,
+    context,
+    now,
+    private_reason="",
+    terms_sha256=None,
 ) -> ConsentRecord:
     """The common tail of every decision: ledger record, new state, event, receipt."""
     record = ledger(
         proposal,
         action=action,
+        terms_sha256=terms_sha256,
         actor=actor,
         context=context,
         private_reason=private_reason.strip(),
@@ -77,7 +87,7 @@ def opt_in(
     """
     now = now or timezone.now()
     proposal = _start(proposal, "opt_in", actor, now)
-    if terms_sha256 != proposal.terms_sha256:
+    if not terms.is_shown_terms(proposal, terms_sha256):
         raise TransitionError(
             _("The terms of this proposal are not the ones you were shown; read them again.")
         )
@@ -101,6 +111,7 @@ def opt_in(
     return _decide(
         proposal,
         action=Action.OPT_IN,
+        terms_sha256=terms_sha256,  # the document read: the issued one or its translation
         transition="opt_in",
         event_kind=ProposalEvent.Kind.OPTED_IN,
         actor=actor,

@@ -11,12 +11,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assignments import emails
+from assignments import emails, terms
 from assignments.deadlines import new_window_errors
 from assignments.models import Campaign, PlacementRequest, Proposal, ProposalEvent
 from assignments.services import placement
 from assignments.services._shared import event
-from assignments.terms import fingerprint
 from people.models import Employee, Team
 
 
@@ -113,7 +112,7 @@ def propose_transfer(
         terms_version=campaign.terms_version if campaign else "1",
         created_at=now,
     )
-    proposal.terms_sha256 = fingerprint([proposal])[0]
+    terms.issue([proposal], proposer=actor)  # the words shown, stored and pinned by hash
     try:
         with transaction.atomic():
             proposal.save(force_insert=True)
@@ -235,8 +234,7 @@ def propose_campaign(
         )
     if problems:
         raise ValidationError(problems)
-    for proposal, sha256 in zip(proposals, fingerprint(proposals), strict=True):
-        proposal.terms_sha256 = sha256
+    terms.issue(proposals, proposer=actor)
     Proposal.objects.bulk_create(proposals, batch_size=1000)
     ProposalEvent.objects.bulk_create(
         [

@@ -6,10 +6,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from assignments import services, transitions
+from assignments import services, terms, transitions
 from assignments.forms import (
     OptOutForm,
     TermsForm,
@@ -86,6 +87,7 @@ def _proposal_context(request, proposal, **extra) -> dict:
         records_about(services.PROPOSAL, proposal.pk).filter(subject=request.user).order_by("-id")
     )
     actions = _actions(proposal)
+    document = terms.shown_document(proposal, translation.get_language())
     return {
         "proposal": proposal,
         "proposer_name": display_name(proposal.proposed_by),
@@ -96,7 +98,10 @@ def _proposal_context(request, proposal, **extra) -> dict:
         # What saying no means matters while there is still something to say no to.
         "show_guarantee": proposal.state in (State.PENDING, State.OPTED_IN, State.EFFECTIVE),
         "records": records,
-        "terms_form": TermsForm(initial={"terms_sha256": proposal.terms_sha256}),
+        # The page renders the stored document, and the decision is bound to its hash.
+        "terms_document": document,
+        "terms": terms.display(document) if document else None,
+        "terms_form": TermsForm(initial={"terms_sha256": document.sha256 if document else ""}),
         "withdraw_form": WithdrawConsentForm(),
         **extra,
     }
