@@ -258,7 +258,7 @@ def test_the_list_costs_the_same_queries_for_one_notification_or_five(
     ]
     for batch in ([teams[0]], teams[1:]):
         for team in batch:
-            p = propose_transfer(
+            propose_transfer(
                 employee=employee,
                 to_team=team,
                 actor=manager.user,
