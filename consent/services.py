@@ -38,10 +38,8 @@ def _lock_ledger_head() -> str:
     return last or GENESIS_HASH
 
 
-def _build(chain: Chain | str, **fields) -> ConsentRecord:
-    """A record linked onto `chain` (a head hash starts a chain of one)."""
-    if isinstance(chain, str):
-        chain = Chain(chain)
+def _build(chain: Chain, **fields) -> ConsentRecord:
+    """A record linked onto `chain`."""
     fields.setdefault("recorded_at", timezone.now())
     fields["about_id"] = str(fields["about_id"])
     record = ConsentRecord(**fields)
@@ -66,9 +64,8 @@ def append_record(
     """Append one decision to the ledger. Must run inside the caller's transaction."""
     if not connection.in_atomic_block:
         raise RuntimeError("append_record must run inside transaction.atomic()")
-    prev_hash = _lock_ledger_head()
     record = _build(
-        prev_hash,
+        Chain(_lock_ledger_head()),
         subject=subject,
         about_kind=about_kind,
         about_id=about_id,

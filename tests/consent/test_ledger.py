@@ -104,3 +104,16 @@ def test_verify_ledger_exits_non_zero_from_the_shell(two_records):
     with pytest.raises(SystemExit) as exit_info:
         ManagementUtility(["manage.py", "verify_ledger"]).execute()
     assert exit_info.value.code == 1
+
+
+def test_one_chain_writer_links_what_the_services_wrote_identically(two_records):
+    """The seeder streams its records through the same `Chain` the services use: re-linking
+    the stored records from the genesis hash gives exactly the stored links."""
+    from consent.ledger import HASHED_FIELDS, Chain
+
+    chain = Chain()
+    for row in ConsentRecord.objects.order_by("id").values(*HASHED_FIELDS, "hash"):
+        stored_prev, stored_hash = row["prev_hash"], row.pop("hash")
+        linked = chain.append(row)
+        assert (linked["prev_hash"], linked["hash"]) == (stored_prev, stored_hash)
+    assert chain.head == ConsentRecord.objects.order_by("-id").first().hash
