@@ -23,18 +23,30 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# `make run PORT=8040` (and HOST=...) serves elsewhere; links in emails follow unless
+# PORTAL_BASE_URL is set. Quiet on purpose: migrations, runserver's and Celery's banners and
+# the access log are not printed; each email is one line; warnings and errors still are.
+# Ctrl-C stops the server, then the worker is asked once to stop and waited for (`set -m`
+# starts it in its own process group, so Ctrl-C does not hit its pool processes directly).
+PORTAL_BASE_URL ?= http://$(HOST):$(PORT)
+RUN_ENV = DJANGO_DEBUG=1 PORTAL_BASE_URL='$(PORTAL_BASE_URL)'
+
 run: $(VENV)/.installed-run
-	DJANGO_DEBUG=1 $(PY) manage.py migrate --noinput
-	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+	@echo "Migrating the database and seeding the demo data..."
+	@$(RUN_ENV) $(PY) manage.py migrate --noinput --verbosity 0
+	@$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo ""
 	@echo "  Consent Portal: http://$(HOST):$(PORT)/"
 	@echo "  Demo logins (password: portal-demo):"
 	@echo "    employee@demo.test  manager@demo.test  hr@demo.test  admin@demo.test"
+	@echo "  Emails are not sent: one line each below; read them at $(PORTAL_BASE_URL)/notifications/"
+	@echo "  Replay the demo: DJANGO_DEBUG=1 $(PY) manage.py seed_demo --reset"
 	@echo "  Health: http://$(HOST):$(PORT)/healthz   Stop: Ctrl-C"
 	@echo ""
-	@DJANGO_DEBUG=1 bash -c 'trap "kill 0" EXIT INT TERM; \
-		$(VENV)/bin/celery -A portal worker -B --concurrency 2 --loglevel warning & \
-		$(PY) manage.py runserver $(HOST):$(PORT) --noreload'
+	@$(RUN_ENV) bash -c 'set -m; \
+		$(VENV)/bin/celery -A portal --quiet worker -B --concurrency 2 --loglevel warning & \
+		set +m; trap "kill -TERM $$! 2>/dev/null; wait" EXIT; trap "exit 130" INT TERM HUP; \
+		$(PY) manage.py runserver $(HOST):$(PORT) --noreload >/dev/null'
 
 test: $(VENV)/.installed-test
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) tests/check_services.py

@@ -37,8 +37,28 @@ class EmployeeWithLeaveAdmin(EmployeeAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "data_labelling_percent", "response_working_days", "created_at")
+    """HR works campaigns at /hr/campaigns/; here the send's own fields are read-only (a
+    campaign is sent by `services.send_campaign`, once)."""
+
+    list_display = (
+        "name",
+        "state",
+        "accountable_owner",
+        "data_labelling_percent",
+        "response_working_days",
+        "created_at",
+    )
+    list_filter = ("state",)
     prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = (
+        "state",
+        "audience_label",
+        "send_errors",
+        "sent_by",
+        "queued_at",
+        "sent_at",
+    )
+    exclude = ("audience",)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -23,5 +23,7 @@ class AssignmentsConfig(AppConfig):
                 url_name="assignments:proposal",
                 link_text=_("Back to the proposal"),
                 terms_reader="assignments.terms.may_read",
+                # One name for one act: a retroactive confirmation's opt-out is its undraft.
+                decision_label="assignments.emails.decision_label",
             )
         )

@@ -9,13 +9,20 @@ language, from templates/emails/<kind>_subject.txt, _body.txt and _body.html.
 
 Privacy rule for everything addressed to a proposer, manager or HR: build it from the
 proposal's state, never from a ConsentRecord's private reason.
+
+Words are chosen when a message is rendered, never when it is written: the context holds codes
+(`kind`, `action`, `priority`, `channel`) and names, and the templates pick the words for them
+in the reader's language. A label stored as a finished string would stay in the language of
+whoever happened to cause the change.
 """
 
+import functools
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q
+from django.template import engines
 from django.urls import reverse
 from django.utils import timezone
 
@@ -49,7 +56,6 @@ def _proposal_context(p: Proposal) -> dict:
     return {
         "proposal_id": p.pk,
         "kind": p.kind,
-        "kind_label": str(p.get_kind_display()),
         "employee_name": p.employee.name,
         "from_team": p.from_team.name if p.from_team_id else "",
         "to_team": p.to_team.name,
@@ -58,6 +64,15 @@ def _proposal_context(p: Proposal) -> dict:
         "data_labelling_percent": p.data_labelling_percent,
         "start_date": p.start_date.isoformat(),
         "deadline": p.response_deadline.isoformat(),
+        # The structured facts (part of the terms); "" means not stated. pay_band_change is
+        # a code: "none", "up" or "down".
+        "grade": p.grade,
+        "pay_band_change": p.pay_band_change,
+        "location": p.location,
+        "new_manager": p.new_manager,
+        "expected_duration": p.expected_duration,
+        "contact_name": p.contact_name,
+        "contact_email": p.contact_email,
     }
 
 
@@ -108,9 +123,10 @@ def decision_receipt(record, proposal: Proposal) -> None:
     """The employee's receipt for their own decision, and the proposer's status update."""
     context = {
         **_proposal_context(proposal),
+        "proposer_name": display_name(proposal.proposed_by),
         "record_id": record.pk,
+        "receipt_url": reverse("consent:receipt", args=[record.pk]),
         "action": record.action,
-        "action_label": str(record.get_action_display()),
         "recorded_at": _iso(record.recorded_at),
         "terms_sha256": record.terms_sha256,
         "record_hash": record.hash,
@@ -135,7 +151,6 @@ def decision_receipt(record, proposal: Proposal) -> None:
                 context={
                     **_proposal_context(proposal),
                     "action": record.action,
-                    "action_label": str(record.get_action_display()),
                     "recorded_at": _iso(record.recorded_at),
                 },
                 url=_team_url(),
@@ -144,7 +159,28 @@ def decision_receipt(record, proposal: Proposal) -> None:
     notify_many(specs)
 
 
-def proposal_withdrawn(proposal: Proposal) -> None:
+def decision_label(action: str, content: dict | None) -> str | None:
+    """consent.kinds hook: the name of a decision about a proposal, as the person knew it.
+
+    The ledger records a retroactive confirmation's "undraft" as `opt_out` and its "stay" as
+    `opt_in`; the kind of the terms document tells them apart. The words live in
+    templates/emails/_decision.txt, where the emails take them from too, so one act has one
+    name in every email and receipt. None for an action the template does not name.
+    """
+    facts = (content or {}).get("facts") or content or {}
+    words = _decision_words().render({"action": action, "kind": facts.get("kind", "")})
+    return words.strip() or None
+
+
+@functools.cache
+def _decision_words():
+    # Plain words, unescaped: the receipt page escapes them once, and the JSON not at all.
+    return engines["django"].from_string(
+        '{% autoescape off %}{% include "emails/_decision.txt" %}{% endautoescape %}'
+    )
+
+
+def proposal_withdrawn(proposal: Proposal, *, reason: str = "") -> None:
     notify_many(
         [
             NotificationSpec(
@@ -154,6 +190,7 @@ def proposal_withdrawn(proposal: Proposal) -> None:
                 context={
                     **_proposal_context(proposal),
                     "proposer_name": display_name(proposal.proposed_by),
+                    "reason": reason,  # the proposer's words, owed to the person
                 },
                 url=_proposal_url(proposal.pk),
             )
@@ -162,13 +199,20 @@ def proposal_withdrawn(proposal: Proposal) -> None:
 
 
 def deadline_extended(proposal: Proposal, event) -> None:
+    reason = event.detail.get("reason", "")
+    for_leave = reason == "leave"  # the leave path's code, not anyone's words
     notify_many(
         [
             NotificationSpec(
                 recipient_id=proposal.employee.user_id,
                 kind=Kind.DEADLINE_EXTENDED,
                 dedupe_key=f"deadline_extended:{proposal.pk}:{event.pk}",
-                context=_proposal_context(proposal),
+                context={
+                    **_proposal_context(proposal),
+                    "reason": "" if for_leave else reason,
+                    "extended_for_leave": for_leave,
+                    "previous_deadline": event.detail.get("previous", ""),
+                },
                 url=_proposal_url(proposal.pk),
             )
         ]
@@ -181,10 +225,13 @@ def proposals_expired(rows: list[dict], *, now: datetime) -> None:
     `rows` come from the sweep's own query (no per-row reads here): pk, employee__user_id,
     employee__name, proposed_by_id, to_team__name, start_date, response_deadline. Each
     employee gets one notice; each proposer gets one summary per sweep, not one email per
-    person (a campaign of thousands must not flood HR's inbox).
+    person (a campaign of thousands must not flood HR's inbox). A retroactive confirmation
+    left unanswered is worded as what it is (no consent on record, never "nothing changes");
+    which rows are retroactive is one query for the whole batch, unless the rows say.
     """
     specs = []
     by_proposer = defaultdict(list)
+    kinds = _kinds_of(rows)
     for r in rows:
         specs.append(
             NotificationSpec(
@@ -194,8 +241,10 @@ def proposals_expired(rows: list[dict], *, now: datetime) -> None:
                 context={
                     "audience": "employee",
                     "proposal_id": r["pk"],
+                    "kind": kinds[r["pk"]],
                     "employee_name": r["employee__name"],
                     "to_team": r["to_team__name"],
+                    "start_date": r["start_date"].isoformat(),
                     "deadline": r["response_deadline"].isoformat(),
                 },
                 url=_proposal_url(r["pk"]),
@@ -215,9 +264,13 @@ def proposals_expired(rows: list[dict], *, now: datetime) -> None:
                 context={
                     "audience": "proposer",
                     "count": len(items),
+                    "retroactive_count": sum(
+                        kinds[r["pk"]] == Proposal.Kind.RETROACTIVE for r in items
+                    ),
                     "proposal_ids": [r["pk"] for r in items],
                     "items": [
                         {
+                            "kind": kinds[r["pk"]],
                             "employee_name": r["employee__name"],
                             "to_team": r["to_team__name"],
                             "deadline": r["response_deadline"].isoformat(),
@@ -230,6 +283,19 @@ def proposals_expired(rows: list[dict], *, now: datetime) -> None:
             )
         )
     notify_many(specs, keys_are_new=True)
+
+
+def _kinds_of(rows: list[dict]) -> dict[int, str]:
+    """Each expired proposal's kind: from the rows if the sweep selected it, else the few
+    retroactive ones found in one query (the others are worded alike, so "" will do)."""
+    if all("kind" in r for r in rows):
+        return {r["pk"]: r["kind"] for r in rows}
+    retroactive = set(
+        Proposal.objects.filter(
+            pk__in=[r["pk"] for r in rows], kind=Proposal.Kind.RETROACTIVE
+        ).values_list("pk", flat=True)
+    )
+    return {r["pk"]: Proposal.Kind.RETROACTIVE if r["pk"] in retroactive else "" for r in rows}
 
 
 # --- Outbox handler: the move took effect --------------------------------------------------
@@ -286,7 +352,7 @@ def placement_requested(request: PlacementRequest, *, preferences, source_team) 
     context = {
         "request_id": request.pk,
         "employee_name": request.employee.name,
-        "priority_label": str(request.get_priority_display()),
+        "priority": request.priority,  # the code; the template words it for the reader
         "source_team": source_team.name,
         "preferences": [team.name for team in preferences],
         "created_at": _iso(request.created_at),
@@ -298,7 +364,7 @@ def placement_requested(request: PlacementRequest, *, preferences, source_team) 
                 kind=Kind.PLACEMENT_REQUESTED,
                 dedupe_key=f"placement_requested:{request.pk}:{user.pk}",
                 context=context,
-                url=f"/admin/assignments/placementrequest/{request.pk}/change/",
+                url=reverse("hr:placements"),  # the queue HR works, not the admin
             )
             for user in hr_users()
         ]
@@ -316,10 +382,17 @@ def hr_digest(*, now: datetime | None = None) -> list[int]:
     since = now - timedelta(days=1)
     soon = now + timedelta(hours=max(settings.PORTAL_REMINDER_HOURS or [72]))
     State = Proposal.State
+    retroactive = Q(kind=Proposal.Kind.RETROACTIVE)
     counts = Proposal.objects.aggregate(
         pending=Count("pk", filter=Q(state=State.PENDING)),
         opted_in_24h=Count("pk", filter=Q(state=State.OPTED_IN, decided_at__gte=since)),
-        opted_out_24h=Count("pk", filter=Q(state=State.OPTED_OUT, decided_at__gte=since)),
+        opted_out_24h=Count(
+            "pk", filter=Q(state=State.OPTED_OUT, decided_at__gte=since) & ~retroactive
+        ),
+        # A retroactive confirmation's "stay" and "undraft" are named as such, not as opt-ins.
+        stayed_24h=Count(
+            "pk", filter=Q(state=State.EFFECTIVE, decided_at__gte=since) & retroactive
+        ),
         expired_24h=Count("pk", filter=Q(state=State.EXPIRED, decided_at__gte=since)),
         moves_24h=Count("pk", filter=Q(move__applied_at__gte=since)),
         expiring_soon=Count("pk", filter=Q(state=State.PENDING, response_deadline__lte=soon)),
@@ -327,6 +400,9 @@ def hr_digest(*, now: datetime | None = None) -> list[int]:
     counts["open_placement_requests"] = PlacementRequest.objects.filter(
         state=PlacementRequest.State.OPEN
     ).count()
+    # Every placement request is opened by an undraft (after a move, or from a retroactive
+    # confirmation), so the requests of the day count the day's undrafts.
+    counts["undrafted_24h"] = PlacementRequest.objects.filter(created_at__gte=since).count()
     expiring = [
         {
             "proposal_id": pk,
@@ -340,7 +416,12 @@ def hr_digest(*, now: datetime | None = None) -> list[int]:
         .order_by("response_deadline")
         .values_list("pk", "employee__name", "to_team__name", "response_deadline")[:25]
     ]
-    context = {"day": day.isoformat(), **counts, "expiring": expiring}
+    context = {
+        "day": day.isoformat(),
+        "soon_hours": max(settings.PORTAL_REMINDER_HOURS or [72]),
+        **counts,
+        "expiring": expiring,
+    }
     return notify_many(
         [
             NotificationSpec(
@@ -348,7 +429,7 @@ def hr_digest(*, now: datetime | None = None) -> list[int]:
                 kind=Kind.HR_DIGEST,
                 dedupe_key=f"hr_digest:{day.isoformat()}:{user.pk}",
                 context=context,
-                url="/admin/assignments/proposal/",
+                url=reverse("hr:workspace"),
             )
             for user in hr_users()
         ]

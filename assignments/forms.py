@@ -5,9 +5,12 @@ from datetime import timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from assignments.deadlines import minimum_deadline
+from assignments.models import Proposal
+from assignments.services.proposing import ROLE_DESCRIPTION_MIN_CHARS
 from people.models import Team
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -60,23 +63,38 @@ class WithdrawConsentForm(forms.Form):
     private_reason = PrivateReasonField()
 
 
+def seats_text(open_seats: int | None) -> str:
+    if open_seats is None:
+        return str(_("no headcount target set"))
+    return ngettext("%(count)s open seat", "%(count)s open seats", open_seats) % {
+        "count": open_seats
+    }
+
+
 class UndraftForm(forms.Form):
-    """Ranked team preferences for the preferential placement request."""
+    """Ranked team preferences for the preferential placement request.
+
+    `choices` come from `selectors.undraft_team_choices`: no AI-initiative team, not the team
+    being left, the person's previous team first; each option says its open seats.
+    """
 
     private_reason = PrivateReasonField()
 
-    def __init__(self, *args, exclude_team=None, **kwargs):
+    def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)
-        teams = Team.objects.all()
-        if exclude_team is not None:
-            teams = teams.exclude(pk=exclude_team.pk)
+        self.teams = {str(choice.team.pk): choice.team for choice in choices}
+        options = [("", _("No preference"))]
+        for choice in choices:
+            name = (
+                _("Back to my previous team: %(team)s") % {"team": choice.team.name}
+                if choice.is_previous
+                else choice.team.name
+            )
+            options.append((str(choice.team.pk), f"{name} ({seats_text(choice.open_seats)})"))
         labels = [_("First choice"), _("Second choice"), _("Third choice")]
         for rank, label in enumerate(labels[:MAX_PREFERENCES], 1):
-            self.fields[f"choice_{rank}"] = forms.ModelChoiceField(
-                queryset=teams,
-                required=False,
-                label=label,
-                empty_label=_("No preference"),
+            self.fields[f"choice_{rank}"] = forms.ChoiceField(
+                choices=options, required=False, label=label
             )
         # Keep the reason last, after the choices.
         self.order_fields([f"choice_{r}" for r in range(1, MAX_PREFERENCES + 1)])
@@ -84,7 +102,7 @@ class UndraftForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         chosen = [
-            cleaned.get(f"choice_{r}")
+            self.teams[cleaned[f"choice_{r}"]]
             for r in range(1, MAX_PREFERENCES + 1)
             if cleaned.get(f"choice_{r}")
         ]
@@ -99,16 +117,15 @@ def _next_full_hour(moment):
     return (local + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
 
 
+def _fact(label, help_text, max_length, **kwargs):
+    return forms.CharField(label=label, help_text=help_text, max_length=max_length, **kwargs)
+
+
 class ProposeTransferForm(forms.Form):
     employee = forms.ModelChoiceField(queryset=None, label=_("Person"))
     to_team = forms.ModelChoiceField(queryset=Team.objects.all(), label=_("Team they would join"))
     role_description = forms.CharField(
-        label=_("Role description"),
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_(
-            "Describe the work honestly: what they would do day to day, how much of it is data "
-            "labelling, grade, pay and on-call. The person reads exactly this."
-        ),
+        label=_("Role description"), widget=forms.Textarea(attrs={"rows": 6})
     )
     data_labelling_percent = forms.IntegerField(
         label=_("Share of the work that is data labelling (%)"),
@@ -116,14 +133,39 @@ class ProposeTransferForm(forms.Form):
         max_value=100,
         initial=0,
     )
+    # Facts people compare offers by (services.proposing.FACTS): rows of the hashed terms.
+    grade = _fact(_("Grade"), _("The grade they would have, e.g. L4."), 60)
+    pay_band_change = forms.ChoiceField(
+        label=_("Pay band change"),
+        choices=Proposal.PayBandChange.choices,
+        widget=forms.RadioSelect,
+        help_text=_("Compared with their pay band today."),
+    )
+    location = _fact(_("Location"), _("Where they would work, e.g. Berlin office, remote."), 120)
+    new_manager = _fact(_("New manager"), _("Who they would report to."), 200)
+    expected_duration = _fact(
+        _("Expected duration"), _("How long the move is meant to last, e.g. permanent."), 120
+    )
+    contact_name = _fact(
+        _("Contact for questions"), _("A named person they can ask before deciding."), 200
+    )
+    contact_email = forms.EmailField(label=_("Contact email"), max_length=254)
     start_date = forms.DateField(label=_("Start date"), widget=DateInput())
     response_deadline = forms.DateTimeField(
         label=_("Response deadline"), widget=DateTimeLocalInput()
     )
 
-    def __init__(self, *args, employees, **kwargs):
+    def __init__(self, *args, employees, contact=("", ""), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["employee"].queryset = employees
+        # Why the minimum: the service's rule (services.proposing), said where it is asked.
+        self.fields["role_description"].help_text = gettext(
+            "At least %(min)s characters. The person decides about their job from these "
+            "words alone, so describe the work honestly: what they would do day to day, how "
+            "much of it is data labelling, on-call, and what changes for them. They read "
+            "exactly this."
+        ) % {"min": ROLE_DESCRIPTION_MIN_CHARS}
+        self.fields["contact_name"].initial, self.fields["contact_email"].initial = contact
         earliest = minimum_deadline()
         self.earliest_deadline = earliest
         deadline = _next_full_hour(earliest)
@@ -131,10 +173,28 @@ class ProposeTransferForm(forms.Form):
         self.fields["start_date"].initial = (deadline.date() + timedelta(days=14)).isoformat()
 
 
+class ReasonField(forms.CharField):
+    """The proposer's reason for extending or withdrawing: required, and shown to the person."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label=_("Reason"),
+            help_text=_("Required. The person is told this reason, in your words."),
+            max_length=1000,
+            widget=forms.Textarea(attrs={"rows": 3}),
+            **kwargs,
+        )
+
+
 class ExtendDeadlineForm(forms.Form):
     response_deadline = forms.DateTimeField(
         label=_("New response deadline"), widget=DateTimeLocalInput()
     )
+    reason = ReasonField()
+
+
+class WithdrawProposalForm(forms.Form):
+    reason = ReasonField()
 
 
 def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:

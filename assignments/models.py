@@ -15,7 +15,24 @@ from people.models import Employee, Team
 
 
 class Campaign(models.Model):
-    """An HR-run drive, e.g. "Applied AI task force", with an honest description of the work."""
+    """An HR-run drive, e.g. "Applied AI task force", with an honest description of the work.
+
+    A campaign is prepared as a draft (its words, its audience), previewed, and sent once:
+    `assignments.services.campaigns` claims it with a conditional UPDATE, so a double click or
+    a redelivered task cannot send it twice. It cannot leave the draft state without a named
+    accountable owner and a reference to its impact assessment or works-council consultation
+    (also a database constraint). New columns carry database defaults, so rows inserted
+    without them (the bench seeder's COPY) are valid drafts.
+    """
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        QUEUED = "queued", _("Sending")
+        SENT = "sent", _("Sent")
+
+    class Assessment(models.TextChoices):
+        IMPACT_ASSESSMENT = "impact_assessment", _("Impact assessment")
+        WORKS_COUNCIL = "works_council", _("Works-council consultation")
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -30,17 +47,58 @@ class Campaign(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The role in plain words and its start date: with the description, the terms each
+    # person reads (rendered and hashed per person when sent, assignments.terms).
+    role_description = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("What each person would do, in plain words."),
+    )
+    start_date = models.DateField(null=True, blank=True)
+    # Who answers for the drive, and the assessment it rests on. Both, or it cannot be sent.
+    accountable_owner = models.CharField(max_length=200, blank=True, default="", db_default="")
+    assessment_kind = models.CharField(
+        max_length=30, choices=Assessment.choices, blank=True, default="", db_default=""
+    )
+    assessment_reference = models.CharField(max_length=300, blank=True, default="", db_default="")
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.DRAFT, db_default=State.DRAFT
+    )
+    # The people it goes to, frozen when HR chooses them: [[employee id, destination team id]].
+    audience = models.JSONField(null=True, blank=True)
+    audience_label = models.CharField(max_length=300, blank=True, default="", db_default="")
+    # Why the last send was refused (per person), shown on the campaign page; empty when fine.
+    send_errors = models.JSONField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(data_labelling_percent__lte=100), name="campaign_labelling_percent"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(state="draft")
+                | (~Q(accountable_owner="") & ~Q(assessment_reference="")),
+                name="campaign_sent_with_accountability",
+            ),
         ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_accountable(self) -> bool:
+        return bool(self.accountable_owner.strip() and self.assessment_reference.strip())
 
 
 class Proposal(models.Model):
@@ -56,6 +114,11 @@ class Proposal(models.Model):
         OPTED_OUT = "opted_out", _("Opted out")
         EXPIRED = "expired", _("Expired without an answer")
         WITHDRAWN = "withdrawn", _("Withdrawn by the proposer")
+
+    class PayBandChange(models.TextChoices):
+        NONE = "none", _("No change")
+        UP = "up", _("Higher pay band")
+        DOWN = "down", _("Lower pay band")
 
     OPEN_STATES = (State.PENDING, State.OPTED_IN)
     TERMINAL_STATES = (State.EFFECTIVE, State.OPTED_OUT, State.EXPIRED, State.WITHDRAWN)
@@ -87,6 +150,17 @@ class Proposal(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     terms_version = models.CharField(max_length=40, default="1")
     terms_sha256 = models.CharField(max_length=64)
+    # Structured facts people compare offers by; part of the hashed terms (format 3 on).
+    # Empty means "not stated" (proposals made before these facts existed).
+    grade = models.CharField(max_length=60, blank=True, default="")
+    pay_band_change = models.CharField(
+        max_length=10, choices=PayBandChange.choices, blank=True, default=""
+    )
+    location = models.CharField(max_length=120, blank=True, default="")
+    new_manager = models.CharField(max_length=200, blank=True, default="")
+    expected_duration = models.CharField(max_length=120, blank=True, default="")
+    contact_name = models.CharField(max_length=200, blank=True, default="")
+    contact_email = models.EmailField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
 

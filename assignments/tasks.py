@@ -9,8 +9,10 @@ truth for time: nothing waits on a long ETA or countdown.
 import logging
 
 from celery import shared_task
+from django.core.exceptions import ValidationError
 
 from assignments import emails, services
+from assignments.models import Campaign
 from outbox.services import dispatch_pending
 from portal.celery import single_instance
 
@@ -52,3 +54,27 @@ def sweep_deadlines() -> dict:
 @shared_task(acks_late=True)
 def send_hr_digest() -> int:
     return len(emails.hr_digest())
+
+
+@shared_task(acks_late=True)
+def send_campaign(campaign_id: int) -> int:
+    """Send a queued campaign (HR pressed "Send"): every proposal and notice, in one transaction.
+
+    Safe to run twice: the service claims the campaign with a conditional UPDATE, so a second
+    delivery finds it sent and does nothing. A killed worker rolls the whole send back and the
+    redelivered message starts it again. A refused send (per-person reasons) is recorded on
+    the campaign for HR, not retried.
+    """
+    campaign = (
+        Campaign.objects.select_related("sent_by")
+        .filter(pk=campaign_id, state=Campaign.State.QUEUED)
+        .first()
+    )
+    if campaign is None:  # gone, already sent, or sent back to draft
+        return 0
+    try:
+        proposals = services.send_campaign(campaign=campaign, actor=campaign.sent_by)
+    except ValidationError:
+        logger.info("campaign %s not sent: its reasons are on the campaign page", campaign_id)
+        return 0
+    return len(proposals or [])

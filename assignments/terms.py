@@ -3,12 +3,14 @@ the document store keeps, in the language the person reads.
 
 A proposal's terms are frozen when it is sent: `facts_of` takes a snapshot of everything the
 person is asked to agree to (who proposes, from and to which team, the role in plain words,
-the share of data labelling, the start date, the campaign and its description, and what
-saying no means), and `render` turns the snapshot into the document the person reads, with
-every label and sentence in one language. The sha256 of that document is on the proposal and
-on every ledger record about it. The page renders the stored document, never live rows, so
-editing a campaign or a team after sending changes nothing already sent; the deadline is not
-part of the terms (extending it changes nothing the person agrees to).
+the share of data labelling, the start date, the campaign and its description, the facts
+people compare offers by: grade, pay band change, location, new manager, expected duration
+and a named contact for questions, and what saying no means), and `render` turns the
+snapshot into the document the person reads, with every label and sentence in one language.
+The sha256 of that document is on the proposal and on every ledger record about it. The page
+renders the stored document, never live rows, so editing a campaign or a team after sending
+changes nothing already sent; the deadline is not part of the terms (extending it changes
+nothing the person agrees to).
 """
 
 import functools
@@ -22,7 +24,21 @@ from consent import terms as documents
 from consent.models import TermsDocument
 from people.selectors import display_name
 
-FORMAT = "consent-portal/proposal-terms/2"
+FORMAT = "consent-portal/proposal-terms/3"
+# Documents issued before the structured facts existed: the same shape, without their rows.
+# Still rendered (translations of such a document must say exactly what it said) and shown.
+FORMAT_2 = "consent-portal/proposal-terms/2"
+RENDERED_FORMATS = (FORMAT, FORMAT_2)
+# The structured facts (format 3 on), in the order the document lists them.
+STRUCTURED = (
+    "grade",
+    "pay_band_change",
+    "location",
+    "new_manager",
+    "expected_duration",
+    "contact_name",
+    "contact_email",
+)
 
 
 def facts_of(proposal, *, proposer_name: str) -> dict:
@@ -41,6 +57,7 @@ def facts_of(proposal, *, proposer_name: str) -> dict:
         "campaign": campaign.name if campaign else None,
         "campaign_description": campaign.description if campaign else None,
         "terms_version": str(proposal.terms_version),
+        **{name: getattr(proposal, name) or "" for name in STRUCTURED},
     }
 
 
@@ -114,6 +131,7 @@ def _words(language: str, kind: str, ai_initiative: bool) -> dict:
                 else _("Proposal to join %(team)s")
             )
             labels = [_("Proposed by"), _("From team"), _("To team"), _("Start date")]
+        retroactive = kind == "retroactive"
         return {
             "title": title,
             "labels": labels,
@@ -128,6 +146,23 @@ def _words(language: str, kind: str, ai_initiative: bool) -> dict:
             "work_heading": _("The work, in plain words"),
             "guarantee_heading": heading,
             "guarantee": points,
+            # The structured facts (format 3): their labels, the pay band words, and what an
+            # unstated fact reads as (said plainly, so a missing fact is visible).
+            "structured": [
+                _("Grade"),
+                _("Pay band"),
+                _("Location"),
+                _("Manager") if retroactive else _("New manager"),
+                _("Expected duration"),
+                _("Contact for questions"),
+            ],
+            "pay_band": {
+                "none": _("No change"),
+                "up": _("Higher pay band"),
+                "down": _("Lower pay band"),
+            },
+            "not_stated": _("Not stated"),
+            "contact": _("%(name)s (%(email)s)"),
         }
 
 
@@ -152,12 +187,15 @@ def render(facts: dict, language: str) -> dict:
     if facts["campaign"]:
         rows.append([words["campaign"], facts["campaign"]])
     rows.append([words["data_labelling"], words["share"] % percent])
+    structured = "grade" in facts  # format 3 facts; format 2 documents had none of these rows
+    if structured:
+        rows += _structured_rows(facts, words)
     work = [p.strip() for p in facts["role_description"].split("\n\n") if p.strip()]
     work.append(words["share_sentence"] % percent)
     if facts["campaign_description"]:
         work.append(facts["campaign_description"])
     return {
-        "format": FORMAT,
+        "format": FORMAT if structured else FORMAT_2,
         "language": language,
         "facts": facts,
         "title": words["title"] % {"team": team},
@@ -168,6 +206,23 @@ def render(facts: dict, language: str) -> dict:
         "guarantee": list(words["guarantee"]),
         "version": facts["terms_version"],
     }
+
+
+def _structured_rows(facts: dict, words: dict) -> list[list[str]]:
+    missing = words["not_stated"]
+    contact = facts["contact_name"]
+    if contact and facts["contact_email"] and contact != facts["contact_email"]:
+        contact = words["contact"] % {"name": contact, "email": facts["contact_email"]}
+    values = [
+        facts["grade"],
+        words["pay_band"].get(facts["pay_band_change"], ""),
+        facts["location"],
+        facts["new_manager"],
+        facts["expected_duration"],
+        contact or facts["contact_email"],
+    ]
+    labels = words["structured"]
+    return [[label, value or missing] for label, value in zip(labels, values, strict=True)]
 
 
 def language_for(employee) -> str:
@@ -208,9 +263,16 @@ def store_issued(proposals) -> int:
     for proposal in proposals:
         facts = facts_of(proposal, proposer_name=display_name(proposal.proposed_by))
         language = language_for(proposal.employee)
-        document = documents.document_for(render(facts, language), language=language)
-        if document.sha256 == proposal.terms_sha256:
-            found.append(document)
+        candidates = [facts]
+        if not any(facts[name] for name in STRUCTURED):
+            # Fingerprinted before the structured facts existed (format 2): a proposal that
+            # states none of them reads the same in that format.
+            candidates.append({k: v for k, v in facts.items() if k not in STRUCTURED})
+        for candidate in candidates:
+            document = documents.document_for(render(candidate, language), language=language)
+            if document.sha256 == proposal.terms_sha256:
+                found.append(document)
+                break
     documents.store(found)
     return len(found)
 
@@ -227,7 +289,7 @@ def shown_document(proposal, language: str) -> TermsDocument | None:
     content = original.content
     if original.language == language or language not in dict(settings.LANGUAGES):
         return original
-    if content.get("format") != FORMAT:  # a document from before translations existed
+    if content.get("format") not in RENDERED_FORMATS:  # from before translations existed
         return original
     translated = documents.document_for(
         render(content["facts"], language), language=language, translation_of=original.sha256
@@ -245,11 +307,12 @@ def is_shown_terms(proposal, sha256: str) -> bool:
 
 
 def display(document: TermsDocument) -> dict:
-    """What the page shows of a stored document. Documents of the first format (a dictionary
-    of the proposal's fields, stored by migration) are shown field by field, in English, with
-    the one guarantee sentence they held."""
+    """What the page shows of a stored document. Documents of formats 2 and 3 are shown as
+    stored (format 2 simply has no structured-fact rows). Documents of the first format (a
+    dictionary of the proposal's fields, stored by migration) are shown field by field, in
+    English, with the one guarantee sentence they held."""
     content = document.content
-    if content.get("format") == FORMAT:
+    if content.get("format") in RENDERED_FORMATS:
         return {**content, "first_format": False}
     return {
         "language": "en",

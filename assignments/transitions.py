@@ -36,15 +36,27 @@ class Transition:
     by: str
     verb: str  # "You cannot <verb> this proposal: <reason>."
     before_deadline: bool = False  # only while the response window is open
+    # A retroactive confirmation names its acts "stay" and "undraft", in refusals too.
+    retroactive_verb: str | None = None
 
 
 TRANSITIONS = {
     # action: allowed from -> new state, by whom, and the verb used when it is refused
     "opt_in": Transition(
-        (State.PENDING,), State.OPTED_IN, SUBJECT, _lazy("opt in to"), before_deadline=True
+        (State.PENDING,),
+        State.OPTED_IN,
+        SUBJECT,
+        _lazy("opt in to"),
+        before_deadline=True,
+        retroactive_verb=_lazy("choose to stay on"),
     ),
     "opt_out": Transition(
-        (State.PENDING,), State.OPTED_OUT, SUBJECT, _lazy("opt out of"), before_deadline=True
+        (State.PENDING,),
+        State.OPTED_OUT,
+        SUBJECT,
+        _lazy("opt out of"),
+        before_deadline=True,
+        retroactive_verb=_lazy("undraft from"),
     ),
     "withdraw_consent": Transition(
         (State.OPTED_IN,), State.OPTED_OUT, SUBJECT, _lazy("withdraw consent from")
@@ -69,6 +81,11 @@ def deadline_passed(proposal: Proposal, now: datetime | None = None) -> bool:
 
 
 def _reason(proposal: Proposal) -> str:
+    if proposal.kind == Kind.RETROACTIVE and proposal.state in (State.EFFECTIVE, State.OPTED_OUT):
+        return {
+            State.EFFECTIVE: _("you already chose to stay"),
+            State.OPTED_OUT: _("you already undrafted"),
+        }[proposal.state]
     return {
         State.OPTED_IN: _("you already opted in"),
         State.EFFECTIVE: _("the move has already taken effect"),
@@ -86,9 +103,13 @@ def state_allows(action: str, proposal: Proposal) -> bool:
 def check_state(action: str, proposal: Proposal) -> None:
     """Raise a TransitionError in words when the proposal's state does not allow `action`."""
     if not state_allows(action, proposal):
+        transition = TRANSITIONS[action]
+        verb = transition.verb
+        if proposal.kind == Kind.RETROACTIVE and transition.retroactive_verb:
+            verb = transition.retroactive_verb
         raise TransitionError(
             _("You cannot %(action)s this proposal: %(reason)s.")
-            % {"action": TRANSITIONS[action].verb, "reason": _reason(proposal)}
+            % {"action": verb, "reason": _reason(proposal)}
         )
 
 

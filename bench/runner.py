@@ -6,7 +6,8 @@ For each size (10,000 employees, then 100,000 unless --quick):
    runs only migrate it. Each run then works on a fresh copy, `<bench>`, so runs never see
    each other's leftovers (the ledger refuses DELETE, so nothing could be cleaned up anyway).
 2. campaign and sweep run in their own processes (bench.workloads), each timing the
-   service and its floor in the same process, on the same database, a few times.
+   service and its floor in the same process, on the same database, a few times; so does
+   one campaign's HR dashboard, against the aggregate SQL it runs.
 3. The pages are served by gunicorn (2 sync workers) and loaded by wrk from a second
    process on 127.0.0.1, bounded in time and requests: first the bare floor view, then
    the inbox and proposal pages of a few hundred logged-in employees. Server time is
@@ -32,13 +33,23 @@ from bench.databases import (
     workload,
 )
 from bench.http import load_pages
-from bench.report import ORDER, error_row, growth, page_rows, seed_row, service_row, table
+from bench.report import (
+    ORDER,
+    dashboard_row,
+    error_row,
+    growth,
+    page_rows,
+    seed_row,
+    service_row,
+    table,
+)
 
 RESULTS = ROOT / "bench" / "results.json"
 PROFILES = ROOT / "var" / "bench-profiles"
 # (label, employees, proposals for campaign and sweep)
 FULL = [("10k", 10_000, 700), ("100k", 100_000, 7_000)]
 QUICK = FULL[:1]
+DASHBOARD_REQUESTS = 100
 
 
 def main(argv=None) -> int:
@@ -70,6 +81,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     rows: list[dict] = []
     pages_by_size: dict[str, dict] = {}
+    dashboards_by_size: dict[str, dict] = {}
     seeding: dict[str, float] = {}
     sizes = QUICK if args.quick else FULL
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -90,6 +102,15 @@ def main(argv=None) -> int:
                     rows.append(error_row(name, f"{count:,} @{label}", exc))
                     continue
                 rows.append(service_row(name, label, count, result))
+            log(f"@{label}: one campaign's dashboard, {DASHBOARD_REQUESTS} requests")
+            try:
+                result = workload(database, "dashboard", "--count", str(DASHBOARD_REQUESTS))
+            except RuntimeError as exc:
+                rows.append(error_row("dashboard", f"{label} employees", exc))
+            else:
+                smaller = dashboards_by_size.get("10k") if label != "10k" else None
+                rows.append(dashboard_row(label, result, smaller))
+                dashboards_by_size[label] = result
             flush_redis()
             log(f"@{label}: pages under gunicorn + wrk")
             workdir = Path(tmp) / label

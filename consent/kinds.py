@@ -25,6 +25,12 @@ class Kind:
     # pin a terms document may read it (the person a pending proposal is for, HR). Named by
     # string, like every other plug-in point, so the ledger imports no workflow.
     terms_reader: str = ""
+    # Dotted path of `decision_label(action, content) -> str | None`: the name of a decision
+    # as the person knew it, from the content of the terms document they decided on (None
+    # when none is stored): a workflow whose acts have names of their own (where one kind of
+    # document calls an opt-out "undraft") says so here; None, or no hook, keeps the ledger's
+    # own label for the action.
+    decision_label: str = ""
 
 
 _kinds: dict[str, Kind] = {}

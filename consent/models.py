@@ -116,3 +116,43 @@ class TermsDocument(models.Model):
     @property
     def content(self) -> dict:
         return json.loads(self.body)
+
+
+class AccessLogEntry(models.Model):
+    """Someone read another person's consent data: who, whose, when, where and why.
+
+    Every read of an identifiable person's decisions by someone else writes one (invariant 6),
+    through `consent.access.record_read`, and the person can see their own entries. Rows are
+    only inserted: a database trigger refuses UPDATE and DELETE, like the ledger's.
+    """
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web page")
+        API = "api", _("API")
+        EXPORT = "export", _("Export")
+
+    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_log_entries"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.WEB)
+    # The page's path (with its query) or the endpoint's name: where the data was shown.
+    page = models.CharField(max_length=500)
+    purpose = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["subject", "at"], name="access_log_subject_at_idx")]
+        verbose_name_plural = "access log entries"
+
+    def __str__(self):
+        return f"{self.viewer_id} read {self.subject_id} at {self.at:%Y-%m-%d %H:%M} ({self.page})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise LedgerImmutableError("access log entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerImmutableError("access log entries are append-only")

@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
 from consent import kinds, terms
-from consent.receipts import build_receipt
+from consent.receipts import build_receipt, decided
 from consent.selectors import records_of
 
 
@@ -28,32 +28,40 @@ def _about_url(record, kind: kinds.Kind) -> str:
         return ""
 
 
-@login_required
-def receipt(request, record_id):
+def _receipt_of(request, record_id):
+    """The signed-in person's record, what it decided in words, its page link and receipt."""
     record = _own_record(request, record_id)
-    kind = kinds.get(record.about_kind)
-    about_url = _about_url(record, kind)
+    what = decided(record)
+    about_url = _about_url(record, what.kind)
     data = build_receipt(
         record,
         policy_url=request.build_absolute_uri(about_url) if about_url else "",
         terms_url=request.build_absolute_uri(reverse("consent:terms", args=[record.terms_sha256])),
+        what=what,
     )
+    return record, what, about_url, data
+
+
+@login_required
+def receipt(request, record_id):
+    record, what, about_url, data = _receipt_of(request, record_id)
     return render(
         request,
         "consent/receipt.html",
-        {"record": record, "receipt": data, "kind": kind, "about_url": about_url},
+        {
+            "record": record,
+            "receipt": data,
+            "kind": what.kind,
+            "decided": what,
+            "controller": data["piiControllers"][0],
+            "about_url": about_url,
+        },
     )
 
 
 @login_required
 def receipt_json(request, record_id):
-    record = _own_record(request, record_id)
-    about_url = _about_url(record, kinds.get(record.about_kind))
-    data = build_receipt(
-        record,
-        policy_url=request.build_absolute_uri(about_url) if about_url else "",
-        terms_url=request.build_absolute_uri(reverse("consent:terms", args=[record.terms_sha256])),
-    )
+    record, _what, _about_url, data = _receipt_of(request, record_id)
     response = HttpResponse(
         json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
     )

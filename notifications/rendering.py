@@ -1,5 +1,12 @@
 """Turning a Notification row into words: subject, plain text and HTML, in the recipient's own
 time zone and language. Templates: templates/emails/<kind>_subject.txt, _body.txt, _body.html.
+
+A row's context holds codes, names and ISO times, never finished words: the templates choose
+the words for `kind`, `action`, `priority` and `channel` when they render, so a message reads
+in its reader's language whoever's request wrote it (and the in-app list, which renders the
+same subject templates, follows the reader's language of the moment). Dates and times are
+formatted by the templates with the locale's DATE_FORMAT and DATETIME_FORMAT only, in the
+active zone, which every email names in its footer.
 """
 
 from datetime import date, datetime
@@ -12,18 +19,26 @@ from django.utils import timezone, translation
 from notifications.models import Notification
 from people.selectors import zone_and_language_for
 
-_DATETIME_KEYS = ("deadline", "recorded_at", "expired_at", "applied_at", "created_at")
+_DATETIME_KEYS = (
+    "deadline",
+    "previous_deadline",
+    "recorded_at",
+    "expired_at",
+    "applied_at",
+    "created_at",
+)
 _DATE_KEYS = ("start_date", "day")
 
 
 def _typed(context: dict) -> dict:
-    """JSON holds strings; templates format real dates and times (in the active zone)."""
+    """JSON holds strings; templates format real dates and times (in the active zone). An
+    empty string stays empty: the template leaves out what is not known."""
     out = dict(context)
     for key in _DATETIME_KEYS:
-        if isinstance(out.get(key), str):
+        if isinstance(out.get(key), str) and out[key]:
             out[key] = datetime.fromisoformat(out[key])
     for key in _DATE_KEYS:
-        if isinstance(out.get(key), str):
+        if isinstance(out.get(key), str) and out[key]:
             out[key] = date.fromisoformat(out[key])
     for listing in ("expiring", "items"):
         out[listing] = [

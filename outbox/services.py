@@ -22,11 +22,22 @@ def record_event(*, topic: str, key: str, payload: dict) -> None:
     )
 
 
+def record_events(events: list[tuple[str, str, dict]]) -> None:
+    """`record_event` for many (topic, key, payload) at once, e.g. a whole campaign."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("record_events must run inside the change's transaction.atomic()")
+    OutboxEvent.objects.bulk_create(
+        [OutboxEvent(topic=t, key=k, payload=p) for t, k, p in events],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+
+
 def _handlers(topic: str):
     return [import_string(path) for path in settings.OUTBOX_HANDLERS.get(topic, [])]
 
 
-def dispatch_pending(*, limit: int = 500, now: datetime | None = None) -> int:
+def dispatch_pending(*, limit: int = 5000, now: datetime | None = None) -> int:
     """Hand undispatched events to their handlers; return how many were dispatched.
 
     Each event is claimed with FOR UPDATE SKIP LOCKED and handled in its own transaction

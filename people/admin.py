@@ -1,14 +1,43 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 
-from people.models import Employee, Team
+from people import services
+from people.models import Employee, Team, TeamChange
+
+
+class TeamForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["name", "slug", "kind", "headcount_target", "description", "external_id"]
+
+    def clean_kind(self):
+        kind = self.cleaned_data["kind"]
+        if self.instance.pk is not None:
+            current = Team.objects.get(pk=self.instance.pk)
+            try:
+                services.check_team_kind(current, kind)
+            except services.TeamKindRefused as refused:
+                raise forms.ValidationError(refused.message) from None
+        return kind
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamForm
     list_display = ("name", "slug", "kind", "headcount_target")
     list_filter = ("kind",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+
+    def save_model(self, request, obj, form, change):
+        # The kind changes through the service (team row locked, rule checked again there);
+        # the database refuses a populated team becoming an AI initiative in any case.
+        if change and "kind" in form.changed_data:
+            kind, obj.kind = obj.kind, form.initial["kind"]
+            super().save_model(request, obj, form, change)
+            obj.kind = services.change_team_kind(team=obj, kind=kind, actor=request.user).kind
+            return
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Employee)
@@ -18,8 +47,49 @@ class EmployeeAdmin(admin.ModelAdmin):
     search_fields = ("name", "email", "external_id")
     list_select_related = ("team", "manager")
     raw_id_fields = ("user", "manager")
+    # Kept whatever `actions` a subclass lists (assignments adds the leave actions).
+    people_actions = ("deactivate_people", "reactivate_people")
 
     def get_readonly_fields(self, request, obj=None):
-        # A team changes only through a consented Move, never by editing a person; leave
-        # only through the leave actions, which pause and extend response windows.
-        return ("team", "on_leave_since") if obj is not None else ("on_leave_since",)
+        # A team changes only through a consented Move or an audited administrative change,
+        # never by editing a person; leave only through the leave actions, which pause and
+        # extend response windows; deactivation only through its action, which ends sessions
+        # and withdraws open proposals.
+        if obj is None:
+            return ("on_leave_since",)
+        return ("team", "on_leave_since", "is_active")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        for name in self.people_actions:
+            actions[name] = self.get_action(name)
+        return actions
+
+    @admin.action(description="Deactivate (ends their sessions, withdraws open proposals)")
+    def deactivate_people(self, request, queryset):
+        done = sum(services.deactivate_employee(employee=e, actor=request.user) for e in queryset)
+        self.message_user(request, f"{done} deactivated; their history is kept.", messages.SUCCESS)
+
+    @admin.action(description="Reactivate")
+    def reactivate_people(self, request, queryset):
+        done = sum(services.reactivate_employee(employee=e, actor=request.user) for e in queryset)
+        self.message_user(request, f"{done} reactivated.", messages.SUCCESS)
+
+
+@admin.register(TeamChange)
+class TeamChangeAdmin(admin.ModelAdmin):
+    """Administrative team changes are history: listed here, made by the HRIS over SCIM."""
+
+    list_display = ("at", "employee", "from_team", "to_team", "client_name", "actor")
+    list_select_related = ("employee", "from_team", "to_team", "actor")
+    search_fields = ("employee__name", "client_name")
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,9 +1,9 @@
-from people.roles import is_manager
+from people.roles import is_hr, is_manager
 
 
 def roles(request):
-    """`show_team_nav` for the header: whether to show the manager's pages."""
+    """For the header: whether to show the manager's pages and the HR workspace."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"show_team_nav": is_manager(user)}
+    return {"show_team_nav": is_manager(user), "show_hr_nav": is_hr(user)}

@@ -7,6 +7,7 @@ here changed no row.
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -19,6 +20,8 @@ class Team(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REGULAR)
     headcount_target = models.PositiveIntegerField(default=0)
+    # What the team does, in plain words: people choosing a team (after an undraft) read it.
+    description = models.TextField(blank=True, default="")
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     class Meta:
@@ -37,7 +40,8 @@ class Employee(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField(unique=True)
     title = models.CharField(max_length=200, blank=True)
-    # Changed only by a Move (enforced by a database trigger, see assignments' migrations).
+    # Changed only by a Move or an audited administrative TeamChange between regular teams
+    # (enforced by database triggers: assignments/migrations/0002, people/migrations/0004).
     team = models.ForeignKey(
         Team, on_delete=models.PROTECT, null=True, blank=True, related_name="members"
     )
@@ -64,3 +68,80 @@ class Employee(models.Model):
     @property
     def on_leave(self) -> bool:
         return self.on_leave_since is not None
+
+
+class TeamChange(models.Model):
+    """An administrative change of someone's team, made by the HRIS (or an administrator).
+
+    The only team change that is not a consented Move, so it is audited: who, when, from which
+    client. It never enters or leaves an AI-initiative team (that takes the person's own opt-in
+    or undraft). Rows are only inserted (`people.services.change_team_administratively`); the
+    database refuses UPDATE and DELETE, and accepts a change of `Employee.team` only when the
+    latest Move or the latest of these rows backs it (people/migrations/0004).
+    """
+
+    employee = models.ForeignKey(Employee, on_delete=models.PROTECT, related_name="team_changes")
+    from_team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    # Who: the API key's service account, or the administrator's own account.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    client_name = models.CharField(max_length=200)  # "Workday sync", or "admin"
+    api_key = models.ForeignKey(
+        "api.ApiKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The person's latest Move when this change was recorded. The database accepts this row
+    # as the backing of a team change only while no Move came after it, and a Move only while
+    # no such row came after it: an old Move or change can never be replayed.
+    latest_move_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["employee", "id"], name="teamchange_employee_idx")]
+
+    def __str__(self):
+        return f"{self.employee}: {self.from_team or '-'} -> {self.to_team or '-'}"
+
+
+class ScimRecord(models.Model):
+    """What the HRIS sent over SCIM for a person or a team beyond the portal's own columns.
+
+    The portal's columns stay the truth for what it uses (name, email, title, team, manager,
+    active, employee number; a team's name, members, external id). Everything else a SCIM
+    client wrote (nickName, phone numbers, addresses, ...) is kept here verbatim so that it
+    reads back as written, with the resource's SCIM timestamps. A SCIM DELETE only stamps
+    `deleted_at`: the person (or team) and every ledger row about them stay, and the resource
+    answers 404 from then on.
+    """
+
+    employee = models.OneToOneField(
+        Employee, on_delete=models.PROTECT, null=True, blank=True, related_name="scim"
+    )
+    team = models.OneToOneField(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="scim"
+    )
+    attributes = models.JSONField(default=dict, blank=True)
+    # userName folded to lower case: unique, so two SCIM requests that differ only by case
+    # cannot both create a person, whatever the timing.
+    user_name_key = models.CharField(max_length=150, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(employee__isnull=False, team__isnull=True)
+                | models.Q(employee__isnull=True, team__isnull=False),
+                name="scimrecord_person_or_team",
+            )
+        ]
+
+    def __str__(self):
+        return f"SCIM record of {self.employee or self.team}"

@@ -4,7 +4,7 @@ import zoneinfo
 
 from django.db.models import QuerySet
 
-from people.models import Employee
+from people.models import Employee, TeamChange
 from people.roles import is_hr
 
 UTC = zoneinfo.ZoneInfo("UTC")
@@ -46,3 +46,13 @@ def display_name(user) -> str:
     if employee is not None:
         return employee.name
     return user.get_full_name() or user.email or user.get_username()
+
+
+def team_changes_for(employee: Employee) -> QuerySet[TeamChange]:
+    """The administrative changes of someone's team, newest first, for their timeline (who
+    made each, when, from which client)."""
+    return (
+        TeamChange.objects.filter(employee=employee)
+        .select_related("from_team", "to_team", "actor")
+        .order_by("-at", "-id")
+    )

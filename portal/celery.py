@@ -36,6 +36,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(),
         "options": {"expires": 55},
     },
+    # Every minute: webhook retries that are due, and deliveries whose queued task was lost.
+    "deliver-due-webhooks": {
+        "task": "webhooks.tasks.deliver_due_webhooks",
+        "schedule": crontab(),
+        "options": {"expires": 55},
+    },
     # Every five minutes: queue again any email whose queue message was lost.
     "requeue-pending-emails": {
         "task": "notifications.tasks.requeue_pending_emails",

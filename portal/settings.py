@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from static/, never a CDN
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -44,6 +46,9 @@ INSTALLED_APPS = [
     "assignments",
     "notifications",
     "outbox",
+    "api",
+    "reports",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +105,14 @@ else:
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
+# A PostgreSQL streaming replica for the dashboards' heavy reads (README, "Dashboards"):
+# reports.routers sends the dashboards' and exports' reads there, every other read and every
+# write to the primary. Tests point the alias at the test database (TEST MIRROR).
+DATABASE_REPLICA_URL = env_secret("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["reports.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -143,8 +156,11 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-EMAIL_BACKEND = (
-    "django.core.mail.backends.console.EmailBackend"
+# With DJANGO_DEBUG=1 (`make run`) nothing is delivered: each email prints one line (recipient,
+# subject, where to read it). EMAIL_BACKEND names another backend, e.g. Django's
+# "django.core.mail.backends.console.EmailBackend" for whole messages.
+EMAIL_BACKEND = env_secret("EMAIL_BACKEND") or (
+    "notifications.backends.SummaryConsoleBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend"
 )
@@ -205,12 +221,31 @@ if any(h <= 0 for h in PORTAL_REMINDER_HOURS):
     raise ImproperlyConfigured("PORTAL_REMINDER_HOURS must be positive")
 PORTAL_EMAIL_MAX_RETRIES = env_int("PORTAL_EMAIL_MAX_RETRIES", 5)
 PORTAL_EMAIL_RETRY_BASE_SECONDS = env_int("PORTAL_EMAIL_RETRY_BASE_SECONDS", 5)
+# `make run` passes the address it serves (HOST and PORT) unless PORTAL_BASE_URL is set.
 PORTAL_BASE_URL = (env_secret("PORTAL_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 # Outbox topics and the dotted paths of the functions that deliver them (outbox.services).
 OUTBOX_HANDLERS = {
-    "move.effective": ["assignments.emails.move_effective"],
+    "move.effective": ["assignments.emails.move_effective", "webhooks.tasks.fan_out"],
+    **{
+        topic: ["webhooks.tasks.fan_out"]
+        for topic in (
+            "proposal.created",
+            "proposal.decided",
+            "proposal.expired",
+            "proposal.withdrawn",
+            "placement.requested",
+            "consent.changed",
+        )
+    },
 }
+# Webhook endpoints whose every delivery has failed for this long are switched off and their
+# owner told (retries of each message run for about 2.3 days).
+PORTAL_WEBHOOK_DISABLE_AFTER_HOURS = env_int("PORTAL_WEBHOOK_DISABLE_AFTER_HOURS", 72)
+
+# Called (dotted paths, with employee, actor and now) inside the transaction that deactivates
+# someone (people.services.deactivate_employee): the records floor cannot import workflows.
+PEOPLE_DEACTIVATION_HOOKS = ["assignments.services.withdraw_open_proposals_on_deactivation"]
 
 # Domain rules.
 PORTAL_MIN_RESPONSE_WORKING_DAYS = env_int("PORTAL_MIN_RESPONSE_WORKING_DAYS", 5)
@@ -218,19 +253,116 @@ PORTAL_MIN_RESPONSE_WORKING_DAYS = env_int("PORTAL_MIN_RESPONSE_WORKING_DAYS", 5
 # Read here from the environment, not from DEBUG at request time: the test runner forces
 # DEBUG off, and tests that want the rule turn this setting on.
 PORTAL_REQUIRE_MFA = env_bool("PORTAL_REQUIRE_MFA", not DEBUG)
+# Dashboards and exports never show a count of fewer than this many people, nor one that can
+# be worked out from the counts they do show (reports.suppression). It may be raised, never
+# lowered below 5 (DESIGN.md, invariant 6).
+PORTAL_SUPPRESS_BELOW = env_int("PORTAL_SUPPRESS_BELOW", 5)
+if PORTAL_SUPPRESS_BELOW < 5:
+    raise ImproperlyConfigured(
+        f"PORTAL_SUPPRESS_BELOW must be 5 or more (got {PORTAL_SUPPRESS_BELOW})"
+    )
 
+# The data controller named on every consent receipt (consent.receipts; the Kantara receipt's
+# piiControllers and jurisdiction): the employer, not the software. Set them in production.
+# Unset, a receipt names "your employer" and "your HR partner", the address of
+# DEFAULT_FROM_EMAIL, and leaves the address, phone and jurisdiction empty.
+PORTAL_CONTROLLER_NAME = env_secret("PORTAL_CONTROLLER_NAME", "")
+PORTAL_CONTROLLER_CONTACT = env_secret("PORTAL_CONTROLLER_CONTACT", "")
+PORTAL_CONTROLLER_ADDRESS = env_secret("PORTAL_CONTROLLER_ADDRESS", "")
+PORTAL_CONTROLLER_EMAIL = env_secret("PORTAL_CONTROLLER_EMAIL", "")
+PORTAL_CONTROLLER_PHONE = env_secret("PORTAL_CONTROLLER_PHONE", "")
+PORTAL_JURISDICTION = env_secret("PORTAL_JURISDICTION", "")
+
+# REST API (/api/v1/): Bearer API keys with scopes, or the browser session within the
+# person's role; problem-details errors; per-client rate limits in the shared cache.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "api.permissions.HasScope",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerClientRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"client": env_secret("PORTAL_API_RATE", "600/min")},
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ScopedAutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Consent Portal API",
+    "DESCRIPTION": (
+        "Read decisions, never make them: opt-ins, opt-outs, withdrawals and undrafts are the "
+        "person's own and are recorded only in the browser. Authenticate with "
+        "`Authorization: Bearer <key>`; each endpoint names the scope it needs. Errors are RFC "
+        "9457 problem details. POSTs accept an `Idempotency-Key` header."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_errors_and_idempotency",
+    ],
+}
+# Shared cache: API rate limits must count across every web process, so Redis when there is
+# one; the embedded default (make run, one process) uses local memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "portal",
+        }
+    }
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
 
+
+def _not_a_refusal(record) -> bool:
+    """403 and 404 are answers the portal gives on purpose (another person's proposal is a
+    404), not faults: Django would log each as a warning, a 403 with its traceback."""
+    return getattr(record, "status_code", None) not in (403, 404)
+
+
+def _not_the_filesystem_hostname_warning(record) -> bool:
+    """kombu warns that `filesystem://` names no host: that transport has none."""
+    return not str(record.msg).startswith("No hostname was supplied")
+
+
+# One console handler, on the root logger. 5xx answers keep their traceback (django.request
+# errors); runserver's access log (django.server, `make run` only) shows only what went wrong.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "not_a_refusal": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _not_a_refusal,
+        },
+        "not_the_filesystem_hostname_warning": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _not_the_filesystem_hostname_warning,
+        },
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO" if DEBUG else "WARNING"},
+    "loggers": {
+        # Without this, Django's own handler prints every django.* record a second time.
+        "django": {"level": "INFO" if DEBUG else "WARNING", "propagate": True},
+        "django.request": {"filters": ["not_a_refusal"], "propagate": True},
+        "django.server": {"level": "WARNING", "filters": ["not_a_refusal"], "propagate": True},
+        "kombu.connection": {"filters": ["not_the_filesystem_hostname_warning"], "propagate": True},
+    },
 }

@@ -1,6 +1,5 @@
 """Project-level pages that belong to no single app: the landing page and the health check."""
 
-from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -9,7 +8,7 @@ from django.views.decorators.cache import never_cache
 
 def home(request):
     if request.user.is_authenticated:
-        return redirect("assignments:inbox")
+        return redirect("hr:start")  # each role's landing page (assignments knows roles)
     return render(request, "home.html")
 
 
@@ -37,7 +36,7 @@ def healthz(request):
         except Exception as exc:  # any failure is reported, never raised
             checks[name] = f"error: {exc.__class__.__name__}"
     healthy = all(v == "ok" for v in checks.values())
+    # Only the status and its checks: the endpoint is public, and settings (debug, versions,
+    # addresses) tell an outsider what to try.
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
-    if settings.DEBUG:
-        body["debug"] = True
     return JsonResponse(body, status=200 if healthy else 503)

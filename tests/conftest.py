@@ -12,6 +12,7 @@ from assignments.services import propose_transfer
 from consent.services import RequestContext
 from people.models import Employee, Team
 from people.roles import HR_GROUP
+from tests.assignments.helpers import ROLE
 
 WEB = RequestContext(ip_address="203.0.113.7", user_agent="pytest-browser/1.0")
 
@@ -84,7 +85,7 @@ def proposal(employee, manager, ai_team, deadline, start_date):
         employee=employee,
         to_team=ai_team,
         actor=manager.user,
-        role_description="Evaluate models; 40% data labelling.",
+        role_description=ROLE,
         data_labelling_percent=40,
         start_date=start_date,
         response_deadline=deadline,

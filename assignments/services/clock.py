@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from assignments import emails, transitions
+from assignments import emails, events, transitions
 from assignments.models import Move, Proposal, ProposalEvent
 from assignments.services import placement
 from assignments.services._shared import PROPOSAL, event, lock
@@ -59,6 +59,7 @@ def expire_overdue_proposals(*, now: datetime | None = None, limit: int = 10_000
             "to_team__name",
             "start_date",
             "response_deadline",
+            "kind",
         )
     )
     ids = [r["pk"] for r in rows]
@@ -85,6 +86,7 @@ def expire_overdue_proposals(*, now: datetime | None = None, limit: int = 10_000
     placement.reopen_requests([r["placement_request_id"] for r in rows])
     # Same transaction: the people concerned are told exactly when the expiry commits.
     emails.proposals_expired(rows, now=now)
+    events.proposals_expired(rows, now=now)  # other systems, through the outbox
     return ids
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from assignments import emails, terms, transitions
+from assignments import emails, events, terms, transitions
 from assignments.models import Proposal, ProposalEvent
 from assignments.services import placement
 from assignments.services._shared import (
@@ -20,6 +20,7 @@ from assignments.services._shared import (
     event,
     ledger,
     lock,
+    when,
 )
 from consent.models import ConsentRecord
 from consent.services import RequestContext
@@ -36,6 +37,17 @@ def _start(proposal: Proposal, action: str, actor, now: datetime) -> Proposal:
     ensure_is_subject(proposal, actor)
     transitions.check_state(action, proposal)
     if transitions.TRANSITIONS[action].before_deadline:
+        if proposal.kind == Proposal.Kind.RETROACTIVE and now > proposal.response_deadline:
+            # Never "nothing changes": the person was moved without being asked, and silence
+            # leaves them with no consent on record.
+            raise TransitionError(
+                _(
+                    "The response deadline passed on %(deadline)s without an answer, so you "
+                    "are listed as having no consent on record for your move to %(team)s, "
+                    "never as agreeing."
+                )
+                % {"deadline": when(proposal.response_deadline), "team": proposal.to_team.name}
+            )
         ensure_before_deadline(proposal, now)
     return proposal
 
@@ -69,6 +81,7 @@ def _decide(
         proposal.save(update_fields=["state", "decided_at"])
     event(proposal, event_kind, actor=actor, at=now)
     emails.decision_receipt(record, proposal)
+    events.proposal_decided(record, proposal)
     return record
 
 

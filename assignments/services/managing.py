@@ -1,5 +1,11 @@
 """The proposer (or the employee's manager, or HR) acts: withdraw a proposal, extend its
-deadline. Never a decision: those are the person's own (services.deciding)."""
+deadline. Never a decision: those are the person's own (services.deciding).
+
+Both ask for a reason, in the proposer's words: it is stored on the event, shown on the
+person's timeline and sent in their notice (the person is owed an explanation; unlike the
+employee's own reasons it is not private). Only the leave path moves a deadline without a
+typed reason (`move_deadline(..., reason="leave")`).
+"""
 
 from datetime import datetime
 
@@ -8,26 +14,45 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assignments import emails, transitions
+from assignments import emails, events, transitions
 from assignments.deadlines import extension_errors
 from assignments.models import Proposal, ProposalEvent
 from assignments.services import placement
 from assignments.services._shared import event, lock, when
 from portal.errors import TransitionError
 
+REASON_MAX_CHARS = 1000
+
+
+def _reason(reason: str, *, missing: str) -> str:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": missing})
+    if len(reason) > REASON_MAX_CHARS:
+        raise ValidationError(
+            {"reason": _("Keep the reason under %(max)s characters.") % {"max": REASON_MAX_CHARS}}
+        )
+    return reason
+
 
 @transaction.atomic
-def withdraw_proposal(*, proposal: Proposal, actor, now: datetime | None = None) -> Proposal:
-    """The proposer (or HR) takes a proposal back before it takes effect."""
+def withdraw_proposal(
+    *, proposal: Proposal, actor, reason: str, now: datetime | None = None
+) -> Proposal:
+    """The proposer (or HR) takes a proposal back before it takes effect, saying why."""
     now = now or timezone.now()
+    reason = _reason(
+        reason, missing=_("Say why you are withdrawing it; the person is told your reason.")
+    )
     proposal = lock(proposal)
     transitions.check_state("withdraw", proposal)
     proposal.state = transitions.target_state("withdraw", proposal)
     proposal.decided_at = now
     proposal.save(update_fields=["state", "decided_at"])
-    event(proposal, ProposalEvent.Kind.WITHDRAWN, actor=actor, at=now)
+    event(proposal, ProposalEvent.Kind.WITHDRAWN, actor=actor, at=now, reason=reason)
     placement.reopen_after_offer(proposal)
-    emails.proposal_withdrawn(proposal)
+    emails.proposal_withdrawn(proposal, reason=reason)
+    events.proposal_withdrawn(proposal)
     return proposal
 
 
@@ -51,10 +76,18 @@ def move_deadline(proposal: Proposal, *, new_deadline: datetime, actor, now, **d
 
 @transaction.atomic
 def extend_deadline(
-    *, proposal: Proposal, actor, new_deadline: datetime, now: datetime | None = None
+    *,
+    proposal: Proposal,
+    actor,
+    new_deadline: datetime,
+    reason: str,
+    now: datetime | None = None,
 ) -> Proposal:
-    """Give the person more time. Shortening an open window is never allowed."""
+    """Give the person more time, saying why. Shortening an open window is never allowed."""
     now = now or timezone.now()
+    reason = _reason(
+        reason, missing=_("Say why you are giving more time; the person is told your reason.")
+    )
     proposal = lock(proposal)
     transitions.check_state("extend", proposal)
     if now > proposal.response_deadline:
@@ -70,5 +103,5 @@ def extend_deadline(
     )
     if errors:
         raise ValidationError(errors)
-    move_deadline(proposal, new_deadline=new_deadline, actor=actor, now=now)
+    move_deadline(proposal, new_deadline=new_deadline, actor=actor, now=now, reason=reason)
     return proposal

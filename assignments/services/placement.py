@@ -4,7 +4,7 @@ HR as a placement-offer proposal that needs the person's own opt-in, filled by i
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from assignments import emails
+from assignments import emails, events
 from assignments.models import PlacementPreference, PlacementRequest, Proposal
 from portal.errors import TransitionError
 
@@ -35,6 +35,7 @@ def open_placement_request(
         [PlacementPreference(request=request, team=t, rank=i) for i, t in enumerate(teams, 1)]
     )
     emails.placement_requested(request, preferences=teams, source_team=source_proposal.to_team)
+    events.placement_requested(request)
     return request
 
 

@@ -2,6 +2,11 @@
 
 A proposal is not a decision: nothing is written to the ledger and nobody moves until the
 person opts in. The person is told in the same transaction.
+
+The one home of what a proposal must say before it can be sent: a role description with real
+content (`ROLE_DESCRIPTION_MIN_CHARS`, `role_description_errors`), the structured facts people
+compare offers by (`FACTS`), and a named contact for questions (the proposer, unless another
+is named).
 """
 
 from datetime import date, datetime
@@ -11,18 +16,73 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assignments import emails, terms
+from assignments import emails, events, terms
 from assignments.deadlines import new_window_errors
 from assignments.models import Campaign, PlacementRequest, Proposal, ProposalEvent
 from assignments.services import placement
 from assignments.services._shared import event
 from people.models import Employee, Team
+from people.selectors import display_name
+
+# A description shorter than this cannot say what the work is, day to day; "x" or "Work."
+# must not be the only words a person gets before deciding about their job.
+ROLE_DESCRIPTION_MIN_CHARS = 80
+
+# The structured facts a proposal states (all optional here, so every caller keeps working;
+# the propose form asks for each). Empty means "not stated", and the terms say so.
+FACTS = (
+    "grade",
+    "pay_band_change",
+    "location",
+    "new_manager",
+    "expected_duration",
+    "contact_name",
+    "contact_email",
+)
+
+
+def role_description_errors(text: str) -> dict:
+    """Why a role description cannot be sent, keyed by field (empty when it can)."""
+    length = len(" ".join((text or "").split()))
+    if length >= ROLE_DESCRIPTION_MIN_CHARS:
+        return {}
+    return {
+        "role_description": _(
+            "Describe the role in at least %(min)s characters (this has %(count)s): what the "
+            "person would do day to day, how much of it is data labelling, and what changes "
+            "for them. They decide about their job from these words."
+        )
+        % {"min": ROLE_DESCRIPTION_MIN_CHARS, "count": length}
+    }
+
+
+def _facts(facts: dict, *, actor) -> dict:
+    """The structured facts, cleaned; the contact for questions is the proposer unless the
+    caller named someone else, so every proposal names a person to ask."""
+    unknown = set(facts) - set(FACTS)
+    if unknown:
+        raise TypeError(f"unknown proposal facts: {sorted(unknown)}")
+    cleaned = {name: (facts.get(name) or "").strip() for name in FACTS}
+    if cleaned["pay_band_change"] not in ("", *Proposal.PayBandChange.values):
+        raise ValidationError({"pay_band_change": _("The pay band change is none, up or down.")})
+    if not cleaned["contact_name"] and not cleaned["contact_email"]:
+        cleaned["contact_name"] = display_name(actor)
+        cleaned["contact_email"] = actor.email or ""
+    return cleaned
 
 
 def _validate_new_proposal(
-    *, employee, to_team, start_date, response_deadline, now, kind, data_labelling_percent
+    *,
+    employee,
+    to_team,
+    start_date,
+    response_deadline,
+    now,
+    kind,
+    data_labelling_percent,
+    role_description,
 ):
-    errors = {}
+    errors = role_description_errors(role_description)
     if not employee.is_active:
         errors["employee"] = _("%(name)s is no longer active, so nothing can be proposed.") % {
             "name": employee.name
@@ -73,17 +133,20 @@ def propose_transfer(
     placement_request: PlacementRequest | None = None,
     from_team: Team | None = None,
     now: datetime | None = None,
+    **facts: str,
 ) -> Proposal:
-    """Propose that `employee` joins `to_team`. Nothing happens until they opt in."""
+    """Propose that `employee` joins `to_team`. Nothing happens until they opt in.
+
+    `facts` are the structured facts (`FACTS`: grade, pay_band_change "none"/"up"/"down",
+    location, new_manager, expected_duration, contact_name, contact_email), all part of the
+    hashed terms.
+    """
     now = now or timezone.now()
+    facts = _facts(facts, actor=actor)
     # Serialise proposals for one person so the open-proposal rule is checked race-free.
     employee = (
         Employee.objects.select_for_update(of=("self",)).select_related("team").get(pk=employee.pk)
     )
-    if not role_description.strip():
-        raise ValidationError(
-            {"role_description": _("Describe the role honestly before proposing.")}
-        )
     _validate_new_proposal(
         employee=employee,
         to_team=to_team,
@@ -92,6 +155,7 @@ def propose_transfer(
         now=now,
         kind=kind,
         data_labelling_percent=data_labelling_percent,
+        role_description=role_description,
     )
     if Proposal.objects.filter(
         employee=employee, to_team=to_team, state__in=Proposal.OPEN_STATES
@@ -111,6 +175,7 @@ def propose_transfer(
         response_deadline=response_deadline,
         terms_version=campaign.terms_version if campaign else "1",
         created_at=now,
+        **facts,
     )
     terms.issue([proposal], proposer=actor)  # the words shown, stored and pinned by hash
     try:
@@ -127,6 +192,7 @@ def propose_transfer(
     if placement_request is not None:
         placement.mark_offered(placement_request.pk)
     emails.proposals_arrived([proposal], proposer=actor)
+    events.proposals_created([proposal])
     return proposal
 
 
@@ -141,6 +207,7 @@ def propose_retroactive_confirmation(
     data_labelling_percent: int = 0,
     campaign: Campaign | None = None,
     now: datetime | None = None,
+    **facts: str,
 ) -> Proposal:
     """Ask someone moved before the portal existed to confirm ("stay") or undraft.
 
@@ -162,6 +229,7 @@ def propose_retroactive_confirmation(
         campaign=campaign,
         kind=Proposal.Kind.RETROACTIVE,
         now=now,
+        **facts,
     )
 
 
@@ -176,13 +244,19 @@ def propose_campaign(
     start_date: date,
     response_deadline: datetime,
     now: datetime | None = None,
+    **facts: str,
 ) -> list[Proposal]:
     """Propose the same move to many people at once, all or nothing.
 
     Every person gets their own proposal and decides alone. If any of them cannot receive
-    one, nothing is written and the error names each of them.
+    one, nothing is written and the error names each of them. `facts` as for
+    `propose_transfer`, the same for everyone.
     """
     now = now or timezone.now()
+    facts = _facts(facts, actor=actor)
+    description_errors = role_description_errors(role_description)
+    if description_errors:
+        raise ValidationError(description_errors)
     employees = list(
         Employee.objects.select_for_update(of=("self",))
         .select_related("team")
@@ -212,6 +286,7 @@ def propose_campaign(
                 now=now,
                 kind=Proposal.Kind.TRANSFER,
                 data_labelling_percent=campaign.data_labelling_percent,
+                role_description=role_description,
             )
         except ValidationError as exc:
             problems.extend(f"{employee.name}: {m}" for m in exc.messages)
@@ -230,6 +305,7 @@ def propose_campaign(
                 response_deadline=response_deadline,
                 terms_version=campaign.terms_version,
                 created_at=now,
+                **facts,
             )
         )
     if problems:
@@ -245,4 +321,5 @@ def propose_campaign(
     )
     # Keys are new: these proposals were created a moment ago, in this transaction.
     emails.proposals_arrived(proposals, proposer=actor, keys_are_new=True)
+    events.proposals_created(proposals)
     return proposals

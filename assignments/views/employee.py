@@ -20,7 +20,12 @@ from assignments.forms import (
 )
 from assignments.models import Proposal
 from assignments.permissions import can_decide
-from assignments.selectors import inbox_for
+from assignments.selectors import (
+    inbox_for,
+    placement_request_from,
+    timeline_for,
+    undraft_team_choices,
+)
 from assignments.services import placement
 from consent.models import ConsentRecord
 from consent.selectors import records_about
@@ -30,6 +35,12 @@ from portal.errors import TransitionError
 
 State = Proposal.State
 Kind = Proposal.Kind
+
+# The page informs before it asks: the decision comes after the facts, the work and what
+# saying no means. When that much reading (or a long history) pushes the buttons far down,
+# they are offered once more at the very end of the page.
+LONG_PAGE_CHARS = 1200
+LONG_TIMELINE = 8
 
 
 def _already_recorded(decision: str, proposal) -> bool:
@@ -88,6 +99,13 @@ def _proposal_context(request, proposal, **extra) -> dict:
     )
     actions = _actions(proposal)
     document = terms.shown_document(proposal, translation.get_language())
+    shown = terms.display(document) if document else None
+    timeline = timeline_for(proposal)
+    placed = (
+        placement_request_from(proposal)
+        if proposal.state in (State.OPTED_OUT, State.EFFECTIVE)
+        else None
+    )
     return {
         "proposal": proposal,
         "proposer_name": display_name(proposal.proposed_by),
@@ -98,19 +116,34 @@ def _proposal_context(request, proposal, **extra) -> dict:
         # What saying no means matters while there is still something to say no to.
         "show_guarantee": proposal.state in (State.PENDING, State.OPTED_IN, State.EFFECTIVE),
         "records": records,
+        "timeline": timeline,
+        # The proposer's own words, owed to the person (never the person's private reason).
+        "withdraw_reason": next(
+            (entry.reason for entry in reversed(timeline) if entry.kind == "withdrawn"), ""
+        ),
+        "placement_request": placed,
+        "long_page": _is_long(shown, timeline),
         # The page renders the stored document, and the decision is bound to its hash.
         "terms_document": document,
-        "terms": terms.display(document) if document else None,
+        "terms": shown,
         "terms_form": TermsForm(initial={"terms_sha256": document.sha256 if document else ""}),
         "withdraw_form": WithdrawConsentForm(),
         **extra,
     }
 
 
+def _is_long(shown, timeline) -> bool:
+    reading = sum(len(paragraph) for paragraph in shown["work"]) if shown else 0
+    return reading > LONG_PAGE_CHARS or len(timeline) > LONG_TIMELINE
+
+
 @login_required
 def proposal_detail(request, pk):
     proposal = _own_proposal(request, pk)
-    return render(request, "assignments/proposal.html", _proposal_context(request, proposal))
+    context = _proposal_context(request, proposal)
+    # Only the page itself repeats the buttons; the confirmation steps have one button.
+    context["repeat_decision"] = context["long_page"]
+    return render(request, "assignments/proposal.html", context)
 
 
 def _refused(request, proposal, message):
@@ -240,9 +273,10 @@ def undraft(request, pk):
     proposal = _own_proposal(request, pk)
     # A retroactive confirmation's "Undraft" is its opt-out; after a move it is the undraft.
     retroactive_pending = proposal.kind == Kind.RETROACTIVE and proposal.state == State.PENDING
-    form = UndraftForm(
-        request.POST if request.method == "POST" else None, exclude_team=proposal.to_team
+    choices = undraft_team_choices(
+        current_team_id=proposal.to_team_id, previous_team_id=proposal.from_team_id
     )
+    form = UndraftForm(request.POST if request.method == "POST" else None, choices=choices)
     if request.method == "POST" and form.is_valid():
         preferences = form.cleaned_data["team_preferences"]
         reason = form.cleaned_data["private_reason"]
@@ -281,5 +315,7 @@ def undraft(request, pk):
         if needed not in _actions(proposal):
             return redirect("assignments:proposal", pk=proposal.pk)
     return render(
-        request, "assignments/undraft.html", _proposal_context(request, proposal, form=form)
+        request,
+        "assignments/undraft.html",
+        _proposal_context(request, proposal, form=form, team_choices=choices),
     )

@@ -20,14 +20,16 @@ from assignments.forms import (
     DATETIME_LOCAL,
     ExtendDeadlineForm,
     ProposeTransferForm,
+    WithdrawProposalForm,
     apply_service_errors,
 )
 from assignments.models import Proposal
 from assignments.permissions import can_manage_proposal, can_propose_for
 from assignments.selectors import proposals_managed_by
+from assignments.services.proposing import FACTS
 from people.models import Employee
 from people.roles import is_manager
-from people.selectors import direct_reports
+from people.selectors import direct_reports, display_name
 from portal.errors import TransitionError
 
 State = Proposal.State
@@ -82,7 +84,11 @@ def propose(request):
         )
         if target is not None and not can_propose_for(request.user, target):
             raise PermissionDenied(_("You can propose transfers only for your own direct reports."))
-    form = ProposeTransferForm(request.POST or None, employees=employees)
+    form = ProposeTransferForm(
+        request.POST or None,
+        employees=employees,
+        contact=(display_name(request.user), request.user.email),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -94,6 +100,7 @@ def propose(request):
                 data_labelling_percent=data["data_labelling_percent"],
                 start_date=data["start_date"],
                 response_deadline=data["response_deadline"],
+                **{name: data[name] for name in FACTS},
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -136,6 +143,7 @@ def extend(request, pk):
                 proposal=proposal,
                 actor=request.user,
                 new_deadline=form.cleaned_data["response_deadline"],
+                reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)
@@ -159,10 +167,15 @@ def extend(request, pk):
 @require_http_methods(["GET", "POST"])
 def withdraw(request, pk):
     proposal = _managed_proposal(request, pk)
+    form = WithdrawProposalForm(request.POST or None)
     error = None
-    if request.method == "POST":
+    if request.method == "POST" and form.is_valid():
         try:
-            services.withdraw_proposal(proposal=proposal, actor=request.user)
+            services.withdraw_proposal(
+                proposal=proposal, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
         except TransitionError as exc:
             error = exc.message
         else:
@@ -175,6 +188,6 @@ def withdraw(request, pk):
     return render(
         request,
         "assignments/withdraw.html",
-        {"proposal": proposal, "error": error},
+        {"proposal": proposal, "form": form, "error": error},
         status=409 if error else 200,
     )

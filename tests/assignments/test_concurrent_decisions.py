@@ -6,6 +6,7 @@ from assignments.models import Proposal
 from assignments.services import opt_in, propose_transfer
 from consent.models import ConsentRecord
 from portal.errors import TransitionError
+from tests.assignments.helpers import describe
 from tests.conftest import WEB
 from tests.lifecycle.test_races import race
 
@@ -20,7 +21,7 @@ def test_opting_in_to_two_moves_at_once_accepts_exactly_one(
             employee=employee,
             to_team=team,
             actor=manager.user,
-            role_description="Work",
+            role_description=describe("Work"),
             start_date=start_date,
             response_deadline=deadline,
         )

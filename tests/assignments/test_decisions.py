@@ -21,6 +21,7 @@ from consent.ledger import verify_chain
 from consent.models import ConsentRecord
 from people.models import Employee
 from portal.errors import TransitionError
+from tests.assignments.helpers import describe
 from tests.conftest import WEB
 
 pytestmark = pytest.mark.django_db
@@ -160,14 +161,14 @@ def test_opting_out_is_one_action_with_a_private_reason(proposal, employee):
 
 
 def test_acting_on_a_withdrawn_proposal_is_refused(proposal, employee, manager):
-    withdraw_proposal(proposal=proposal, actor=manager.user)
+    withdraw_proposal(proposal=proposal, actor=manager.user, reason="Team plans changed.")
     before = snapshot()
     with pytest.raises(TransitionError, match="proposer withdrew it"):
         opt_in(
             proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB
         )
     with pytest.raises(TransitionError, match="proposer withdrew it"):
-        withdraw_proposal(proposal=proposal, actor=manager.user)
+        withdraw_proposal(proposal=proposal, actor=manager.user, reason="Team plans changed.")
     assert snapshot() == before
 
 
@@ -191,7 +192,9 @@ def test_undrafting_after_a_move_opens_a_preferential_placement_request(
 
 def test_extending_is_recorded_and_shortening_is_refused(proposal, manager):
     later = proposal.response_deadline + timedelta(days=2)
-    extend_deadline(proposal=proposal, actor=manager.user, new_deadline=later)
+    extend_deadline(
+        proposal=proposal, actor=manager.user, new_deadline=later, reason="More time to ask."
+    )
     proposal.refresh_from_db()
     assert proposal.response_deadline == later
     event = proposal.events.get(kind=ProposalEvent.Kind.EXTENDED)
@@ -199,7 +202,10 @@ def test_extending_is_recorded_and_shortening_is_refused(proposal, manager):
     before = snapshot()
     with pytest.raises(ValidationError, match="can only be extended"):
         extend_deadline(
-            proposal=proposal, actor=manager.user, new_deadline=later - timedelta(hours=1)
+            proposal=proposal,
+            actor=manager.user,
+            new_deadline=later - timedelta(hours=1),
+            reason="Shorter.",
         )
     assert snapshot() == before
 
@@ -212,6 +218,7 @@ def test_extending_is_recorded_and_shortening_is_refused(proposal, manager):
         ({"inactive": True}, "no longer active"),
         ({"start_date": timezone.localdate()}, "start date must be on or after"),
         ({"role_description": "   "}, "Describe the role"),
+        ({"role_description": "Work."}, "at least 80 characters"),
     ],
 )
 def test_bad_proposals_are_refused_with_a_clear_message_and_change_nothing(
@@ -225,7 +232,7 @@ def test_bad_proposals_are_refused_with_a_clear_message_and_change_nothing(
         employee=employee,
         to_team=ai_team,
         actor=manager.user,
-        role_description="Evaluate models",
+        role_description=describe("Evaluate models"),
         start_date=start_date,
         response_deadline=deadline,
     )
@@ -243,7 +250,7 @@ def test_a_second_open_proposal_for_the_same_team_is_refused(proposal, employee,
             employee=employee,
             to_team=ai_team,
             actor=manager.user,
-            role_description="Again",
+            role_description=describe("Again"),
             start_date=proposal.start_date,
             response_deadline=proposal.response_deadline,
         )

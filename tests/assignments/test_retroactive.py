@@ -13,6 +13,7 @@ from assignments.services import (
     propose_retroactive_confirmation,
 )
 from consent.models import ConsentRecord
+from tests.assignments.helpers import describe
 from tests.conftest import WEB
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ def confirmation(employee, payments, hr_user, deadline):
         employee=employee,
         previous_team=payments,
         actor=hr_user,
-        role_description="You were moved here by memo in March.",
+        role_description=describe("You were moved here by memo in March."),
         moved_on=timezone.localdate() - timedelta(days=200),
         response_deadline=deadline,
     )

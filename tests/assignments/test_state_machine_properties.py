@@ -38,6 +38,7 @@ from assignments.models import Move, Proposal
 from consent.ledger import verify_chain
 from consent.models import ConsentRecord
 from people.models import Team
+from tests.assignments.helpers import describe
 from tests.conftest import WEB, make_person
 
 DOMAIN_ERRORS = (services.TransitionError, ValidationError, PermissionDenied)
@@ -105,7 +106,7 @@ class ConsentMachine(RuleBasedStateMachine):
             employee=self.people[person],
             to_team=self.teams[team],
             actor=self.manager,
-            role_description="Label and evaluate model outputs",
+            role_description=describe("Label and evaluate model outputs"),
             start_date=timezone.localdate(deadline) + timedelta(days=lead_days),
             response_deadline=deadline,
             now=self.now,
@@ -173,6 +174,7 @@ class ConsentMachine(RuleBasedStateMachine):
             services.withdraw_proposal,
             proposal=self._proposal(index),
             actor=self.manager,
+            reason="Plans changed.",
             now=self.now,
         )
 
@@ -185,6 +187,7 @@ class ConsentMachine(RuleBasedStateMachine):
             proposal=proposal,
             actor=self.manager,
             new_deadline=proposal.response_deadline + timedelta(hours=hours),
+            reason="More time.",
             now=self.now,
         )
         if hours <= 0:

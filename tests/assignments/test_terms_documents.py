@@ -13,6 +13,7 @@ from assignments.models import Campaign, Move, Proposal
 from assignments.services import apply_due_moves, opt_in, propose_campaign
 from consent.ledger import verify_chain
 from consent.models import ConsentRecord, LedgerImmutableError, TermsDocument
+from tests.assignments.helpers import ROLE, describe
 from tests.conftest import WEB
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +82,7 @@ def test_every_sentence_of_the_terms_on_the_page_is_in_the_hashed_document(
     assert len(shown) >= 15, shown
     for sentence in shown:
         assert sentence in stored, f"shown but not hashed: {sentence!r}"
-    assert "Evaluate models; 40% data labelling." in shown
+    assert ROLE in shown
     assert "If you say no" in shown
     # The confirmation step binds the decision to exactly this document.
     confirm = client.get(f"/proposals/{proposal.pk}/opt-in/").content.decode()
@@ -103,7 +104,7 @@ def test_editing_a_campaign_or_team_after_sending_changes_nothing_already_sent(
         employees=[employee],
         to_team=ai_team,
         actor=hr_user,
-        role_description="Evaluate models.",
+        role_description=describe("Evaluate models."),
         start_date=start_date,
         response_deadline=deadline,
     )
@@ -210,7 +211,7 @@ def test_a_campaign_stores_one_document_per_different_text(
         employees=[employee, manager, outsider],  # Platform, Platform, Payments
         to_team=ai_team,
         actor=hr_user,
-        role_description="Evaluate models.",
+        role_description=describe("Evaluate models."),
         start_date=start_date,
         response_deadline=deadline,
     )

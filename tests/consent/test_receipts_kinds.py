@@ -1,5 +1,7 @@
-"""Receipts word a decision by the kind its workflow registered in consent/kinds.py; a kind
-nobody registered still renders, with neutral wording."""
+"""Receipts word a decision by the kind its workflow registered in consent/kinds.py and name
+what was decided from the stored terms document; without a document they fall back to the
+kind's label, and a kind nobody registered still renders, with neutral wording. Never a
+database id in place of what was decided."""
 
 import pytest
 from django.db import transaction
@@ -7,7 +9,7 @@ from django.urls import reverse
 
 from assignments.services import opt_in
 from consent import kinds
-from consent.models import ConsentRecord
+from consent.models import ConsentRecord, TermsDocument
 from consent.services import append_record
 from tests.conftest import WEB
 
@@ -57,12 +59,13 @@ def test_an_unknown_kind_renders_with_the_fallback_label(client, employee):
     page, data = receipt_of(client, rec)
     service = data["services"][0]
     assert service["service"] == "Consent decision"
-    assert service["purposes"][0]["purpose"] == "Consent decision #9"
+    assert service["purposes"][0]["purpose"] == "Consent decision"  # no document stored
     assert service["purposes"][0]["purposeCategory"] == []
     assert service["purposes"][0]["termination"] == "You can withdraw this consent at any time."
     assert data["policyUrl"] == ""
     assert data["x-consent-portal"]["aboutKind"] == "never_registered"
-    assert "Consent decision #9" in page
+    assert "Consent decision" in page and "#9" not in page
+    assert data["x-consent-portal"]["actionLabel"] == "Opted in"  # the ledger's own word
     assert "Back to what this decision is about" not in page  # no page to link to
 
 
@@ -75,12 +78,12 @@ def test_a_registered_kind_words_its_receipts(client, employee, registry):
     page, data = receipt_of(client, given)
     purpose = data["services"][0]["purposes"][0]
     assert data["services"][0]["service"] == "Use of keystrokes for model training"
-    assert purpose["purpose"] == "Use of keystrokes for model training #1000000"
+    assert purpose["purpose"] == "Use of keystrokes for model training"
     assert purpose["purposeCategory"] == ["Research: model training"]
     assert purpose["termination"] == "Withdraw in the privacy centre; collection stops at once."
     link = reverse("consent:receipt", args=[10**6])
     assert data["policyUrl"] == f"http://testserver{link}"
-    assert "Use of keystrokes for model training #1000000" in page
+    assert "Use of keystrokes for model training" in page and "#1000000" not in page
     assert f'<a href="{link}">Back to the purpose</a>' in page
 
     page, data = receipt_of(client, refused)
@@ -109,12 +112,15 @@ def test_a_proposal_receipt_keeps_the_wording_its_workflow_registered(client, em
     )
     client.force_login(employee.user)
     page, data = receipt_of(client, rec)
+    document = TermsDocument.objects.get(sha256=proposal.terms_sha256).content
+    facts = "; ".join(f"{label}: {value}" for label, value in document["rows"])
     assert data["services"] == [
         {
             "service": "Proposal to change team",
             "purposes": [
                 {
-                    "purpose": f"Proposal to change team #{proposal.pk}",
+                    # What was decided, in the words of the stored document, not an id.
+                    "purpose": f"{document['title']} ({facts})",
                     "purposeCategory": ["Employment: team assignment"],
                     "consentType": "EXPLICIT",
                     "piiCategory": ["Name", "Team", "Role"],

@@ -115,7 +115,7 @@ def test_the_move_happens_on_the_start_date_and_is_announced_through_the_outbox(
     assert result["moves"] == 1 and result["dispatched"] == 1
     employee.refresh_from_db()
     assert employee.team == ai_team
-    event = OutboxEvent.objects.get()
+    event = OutboxEvent.objects.get(topic="move.effective")
     assert event.topic == "move.effective" and event.dispatched_at is not None
     send_all_pending()
     # Earlier notices (arrival, receipt) are written with their own changes; these two are new.
@@ -146,7 +146,8 @@ def test_consent_withdrawn_the_day_before_the_start_means_no_move(
     proposal.refresh_from_db()
     assert employee.team == platform
     assert proposal.state == Proposal.State.OPTED_OUT
-    assert not Move.objects.exists() and not OutboxEvent.objects.exists()
+    assert not Move.objects.exists()
+    assert not OutboxEvent.objects.filter(topic="move.effective").exists()
 
 
 def test_the_daily_hr_digest_is_sent_once_per_day_without_private_reasons(
@@ -172,4 +173,4 @@ def test_operators_can_run_the_sweep_by_hand(proposal):
     out = StringIO()
     with at(proposal.response_deadline + timedelta(minutes=1)):
         call_command("sweep_deadlines", stdout=out)
-    assert out.getvalue() == "swept: 1 expired, 0 moved, 0 reminders, 0 outbox events delivered\n"
+    assert out.getvalue() == "swept: 1 expired, 0 moved, 0 reminders, 2 outbox events delivered\n"

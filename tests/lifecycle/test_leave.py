@@ -10,6 +10,7 @@ from assignments.deadlines import add_working_days
 from assignments.models import Proposal, ProposalEvent
 from assignments.services import end_leave, opt_in, propose_transfer, start_leave
 from notifications.models import Notification
+from tests.assignments.helpers import describe
 from tests.conftest import WEB
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def monday_proposal(employee, manager, ai_team):
             employee=employee,
             to_team=ai_team,
             actor=manager.user,
-            role_description="Evaluate models.",
+            role_description=describe("Evaluate models."),
             start_date=(MONDAY + timedelta(days=30)).date(),
             response_deadline=add_working_days(MONDAY, 5),  # Monday 8 March, 09:00
         )

@@ -23,6 +23,7 @@ from assignments.services import (
     withdraw_proposal,
 )
 from notifications.models import Notification
+from tests.assignments.helpers import describe
 from tests.conftest import WEB
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,7 @@ def test_a_new_proposal_is_announced_with_no_task_at_all(
         employee=employee,
         to_team=ai_team,
         actor=manager.user,
-        role_description="Evaluate models.",
+        role_description=describe("Evaluate models."),
         start_date=start_date,
         response_deadline=deadline,
     )
@@ -57,7 +58,7 @@ def test_a_new_proposal_is_announced_with_no_task_at_all(
 
 
 def test_a_withdrawn_proposal_is_never_a_lost_notice(proposal, manager, employee, lost):
-    withdraw_proposal(proposal=proposal, actor=manager.user)
+    withdraw_proposal(proposal=proposal, actor=manager.user, reason="Plans changed.")
     withdrawn = Notification.objects.get(kind=Notification.Kind.PROPOSAL_WITHDRAWN)
     assert withdrawn.recipient == employee.user
     assert withdrawn.context["proposer_name"] == manager.name
@@ -66,7 +67,7 @@ def test_a_withdrawn_proposal_is_never_a_lost_notice(proposal, manager, employee
 
 def test_an_extended_deadline_is_never_a_lost_notice(proposal, manager, employee, lost):
     later = add_working_days(proposal.response_deadline, 2)
-    extend_deadline(proposal=proposal, actor=manager.user, new_deadline=later)
+    extend_deadline(proposal=proposal, actor=manager.user, new_deadline=later, reason="More time.")
     extended = Notification.objects.get(kind=Notification.Kind.DEADLINE_EXTENDED)
     assert extended.recipient == employee.user
     assert extended.context["deadline"] == later.isoformat()
@@ -87,7 +88,7 @@ def test_a_decision_has_its_receipt_and_hr_its_placement_request_with_no_task(
         employee=employee,
         previous_team=payments,
         actor=manager.user,
-        role_description="You were moved here by memo.",
+        role_description=describe("You were moved here by memo."),
         moved_on=timezone.localdate() - timedelta(days=90),
         response_deadline=deadline,
     )
@@ -110,7 +111,7 @@ def test_a_decision_has_its_receipt_and_hr_its_placement_request_with_no_task(
 def test_a_rolled_back_withdrawal_leaves_no_notice(proposal, manager):
     before = keys()
     with pytest.raises(RuntimeError), transaction.atomic():
-        withdraw_proposal(proposal=proposal, actor=manager.user)
+        withdraw_proposal(proposal=proposal, actor=manager.user, reason="Plans changed.")
         assert Notification.objects.filter(kind=Notification.Kind.PROPOSAL_WITHDRAWN).exists()
         raise RuntimeError("crash before commit")
     assert keys() == before

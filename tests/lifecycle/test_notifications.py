@@ -1,17 +1,23 @@
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import formats, translation
 
 from assignments import emails
 from assignments.services import opt_in, opt_out, propose_retroactive_confirmation, undraft
 from notifications.models import Notification
 from notifications.tasks import send_notification_email
+from tests.assignments.helpers import ROLE
 from tests.conftest import WEB
 from tests.lifecycle.conftest import queued_task_names, run_callbacks, send_all_pending
 
 pytestmark = pytest.mark.django_db
 
 Kind = Notification.Kind
+MEMO = (
+    "You were moved to Platform by memo, without being asked. The work is the same as before: "
+    "platform engineering, with no data labelling."
+)
 
 
 def propose(employee, manager, ai_team, deadline, start_date):
@@ -21,7 +27,7 @@ def propose(employee, manager, ai_team, deadline, start_date):
         employee=employee,
         to_team=ai_team,
         actor=manager.user,
-        role_description="Evaluate models; 40% data labelling.",
+        role_description=ROLE,
         data_labelling_percent=40,
         start_date=start_date,
         response_deadline=deadline,
@@ -67,7 +73,7 @@ def test_the_arrival_notice_is_made_and_emailed_once_however_often_the_tasks_run
     [mail] = mailoutbox
     assert mail.to == ["eve@example.test"]
     assert mail.subject.startswith("New proposal: join Applied AI?")
-    assert "Nothing changes unless you opt in" in mail.body
+    assert "nothing changes unless you opt in" in mail.body
     html = mail.alternatives[0][0]
     assert "<strong>Applied AI</strong>" in html
 
@@ -79,7 +85,9 @@ def test_times_in_emails_are_shown_in_the_employees_time_zone(proposal, employee
     local = proposal.response_deadline.astimezone(
         __import__("zoneinfo").ZoneInfo("America/New_York")
     )
-    assert f"{local:%H:%M} E" in mailoutbox[0].body  # EST or EDT, never UTC
+    with translation.override("en"):
+        assert formats.date_format(local, "DATETIME_FORMAT") in mailoutbox[0].body  # never UTC
+    assert "Times are shown in America/New_York." in mailoutbox[0].body
     assert proposal.response_deadline.tzinfo is not None  # stored in UTC
 
 
@@ -101,7 +109,7 @@ def test_a_decision_sends_a_receipt_and_tells_the_proposer_without_the_private_r
     by_recipient = {m.to[0]: m for m in mailoutbox}
     assert len(mailoutbox) == 2
     receipt = by_recipient["eve@example.test"]
-    assert receipt.subject == "Your receipt: opted out (Applied AI)"
+    assert receipt.subject == "Your receipt: you opted out of joining Applied AI"
     assert record.hash in receipt.body
     assert "Any reason you gave is private" in receipt.body
     to_proposer = by_recipient["morgan@example.test"]
@@ -126,7 +134,7 @@ def test_hr_hears_of_a_new_placement_request(
         employee=employee,
         previous_team=payments,
         actor=hr_user,
-        role_description="You were moved to Platform by memo.",
+        role_description=MEMO,
         moved_on=deadline.date(),
         response_deadline=deadline,
     )
@@ -151,7 +159,7 @@ def test_an_undraft_after_the_move_sends_a_receipt(
         employee=employee,
         previous_team=payments,
         actor=hr_user,
-        role_description="You were moved to Platform by memo.",
+        role_description=MEMO,
         moved_on=deadline.date(),
         response_deadline=deadline,
     )
@@ -262,7 +270,7 @@ def test_the_list_costs_the_same_queries_for_one_notification_or_five(
                 employee=employee,
                 to_team=team,
                 actor=manager.user,
-                role_description="Work.",
+                role_description=ROLE,
                 start_date=start_date,
                 response_deadline=deadline,
             )

@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from assignments.services import propose_retroactive_confirmation
+from tests.assignments.helpers import describe
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -64,7 +65,7 @@ def confirmation(employee, payments, hr_user, deadline):
         employee=employee,
         previous_team=payments,
         actor=hr_user,
-        role_description="You were moved here by memo in March. 30% data labelling.",
+        role_description=describe("You were moved here by memo in March. 30% data labelling."),
         data_labelling_percent=30,
         moved_on=timezone.localdate() - timedelta(days=200),
         response_deadline=deadline,

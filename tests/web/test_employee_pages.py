@@ -4,6 +4,7 @@ import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from assignments.models import PlacementRequest, Proposal
 from assignments.services import (
@@ -13,6 +14,7 @@ from assignments.services import (
     withdraw_proposal,
 )
 from consent.models import ConsentRecord
+from tests.assignments.helpers import describe
 from tests.conftest import WEB
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +25,8 @@ def url(name, proposal):
 
 
 def test_signed_in_people_land_on_their_inbox(eve_client):
-    assert eve_client.get("/").url == "/inbox/"
+    response = eve_client.get("/", follow=True)
+    assert response.redirect_chain[-1][0] == "/inbox/"
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, proposal):
@@ -39,11 +42,11 @@ def test_the_inbox_lists_pending_proposals_first_with_deadline_and_time_left(
         employee=employee,
         to_team=payments,
         actor=manager.user,
-        role_description="Payments.",
+        role_description=describe("Payments."),
         start_date=start_date,
         response_deadline=deadline,
     )
-    withdraw_proposal(proposal=older, actor=manager.user)
+    withdraw_proposal(proposal=older, actor=manager.user, reason="Plans changed.")
     response = eve_client.get("/inbox/")
     body = response.content.decode()
     assert response.status_code == 200
@@ -138,7 +141,7 @@ def test_deciding_after_the_deadline_says_why_in_words(eve_client, proposal):
 
 
 def test_deciding_on_a_withdrawn_proposal_says_why_in_words(eve_client, proposal, manager):
-    withdraw_proposal(proposal=proposal, actor=manager.user)
+    withdraw_proposal(proposal=proposal, actor=manager.user, reason="Plans changed.")
     assert (
         "proposer withdrew this proposal"
         in eve_client.get(url("proposal", proposal)).content.decode()
@@ -283,7 +286,7 @@ def test_a_placement_offer_says_so_and_declining_keeps_the_request_open(
         employee=employee,
         to_team=payments,
         actor=hr_user,
-        role_description="Payments team.",
+        role_description=describe("Payments team."),
         start_date=start_date,
         response_deadline=deadline,
         kind=Proposal.Kind.PLACEMENT_OFFER,
@@ -295,3 +298,196 @@ def test_a_placement_offer_says_so_and_declining_keeps_the_request_open(
     eve_client.post(url("opt_out", offer), {})
     request.refresh_from_db()
     assert request.state == PlacementRequest.State.OPEN
+
+
+# --- Issue 9: informs before it asks, a timeline, true words for retroactive moves ---------
+
+
+def test_the_page_informs_before_it_asks(eve_client, proposal):
+    body = eve_client.get(url("proposal", proposal)).content.decode()
+    buttons = body.index(">Opt in</button>")
+    assert body.index(">Opt out</button>") > buttons
+    for heading in ("The facts", "The work, in plain words", "If you say no"):
+        assert body.index(heading) < buttons, heading
+    assert body.count(">Opt in</button>") == 1  # a short page asks once
+
+
+def test_a_long_page_repeats_the_two_answers_at_its_end(
+    eve_client, employee, manager, payments, deadline, start_date
+):
+    long = propose_transfer(
+        employee=employee,
+        to_team=payments,
+        actor=manager.user,
+        role_description=describe("Reconcile card payments.\n\n" + "Details of the work. " * 80),
+        start_date=start_date,
+        response_deadline=deadline,
+    )
+    body = eve_client.get(url("proposal", long)).content.decode()
+    assert body.count(">Opt in</button>") == 2 and body.count(">Opt out</button>") == 2
+    assert body.rindex(">Opt out</button>") > body.index("Fingerprint of these terms")
+    # The confirmation step asks once.
+    assert eve_client.get(url("opt_in", long)).content.decode().count(">Opt in</button>") == 1
+
+
+def test_the_timeline_shows_reasons_and_reminders_in_the_persons_zone(
+    eve_client, employee, manager, proposal
+):
+    from zoneinfo import ZoneInfo
+
+    from django.utils import formats
+
+    from assignments.services import extend_deadline, send_due_reminders
+
+    employee.time_zone = "Asia/Tokyo"
+    employee.save(update_fields=["time_zone"])
+    later = proposal.response_deadline + timedelta(days=1)
+    extend_deadline(
+        proposal=proposal, actor=manager.user, new_deadline=later, reason="You were travelling."
+    )
+    with time_machine.travel(later - timedelta(hours=70), tick=False):
+        send_due_reminders()
+    with time_machine.travel(later - timedelta(hours=60), tick=False):
+        withdraw_proposal(proposal=proposal, actor=manager.user, reason="The team was merged.")
+    body = eve_client.get(url("proposal", proposal)).content.decode()
+    timeline = body[body.index("What happened so far") :]
+    for text in (
+        "Proposed by Morgan Manager.",
+        "Morgan Manager extended the deadline (new deadline:",
+        "Reason given: You were travelling.",
+        "Reminder sent, 72 hours before the deadline.",
+        "Morgan Manager withdrew the proposal.",
+        "Reason given: The team was merged.",
+        "Times in Asia/Tokyo.",
+    ):
+        assert text in timeline, text
+    assert "The reason they gave: The team was merged." in body
+    tokyo = later.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert formats.date_format(tokyo, "DATETIME_FORMAT") in timeline
+    order = [
+        timeline.index(t)
+        for t in ("Proposed by", "extended the deadline", "Reminder sent", "withdrew the")
+    ]
+    assert order == sorted(order)
+
+
+def test_the_proposal_page_runs_a_fixed_number_of_queries_however_long_its_history(
+    eve_client, manager, proposal
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from assignments.services import extend_deadline
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert eve_client.get(url("proposal", proposal)).status_code == 200
+        return len(queries)
+
+    count()  # the first view stores nothing more, but warms the session
+    one = count()
+    for days in range(1, 6):
+        extend_deadline(
+            proposal=proposal,
+            actor=manager.user,
+            new_deadline=proposal.response_deadline + timedelta(days=days),
+            reason=f"Extension {days}.",
+        )
+    assert count() == one
+
+
+def test_a_retroactive_confirmation_says_when_and_never_that_nothing_changes(
+    eve_client, confirmation
+):
+    from django.utils import formats
+
+    moved = formats.date_format(confirmation.start_date, "DATE_FORMAT")
+    page = eve_client.get(url("proposal", confirmation)).content.decode()
+    assert f"You were moved to Platform on {moved} without being asked. Stay, or undraft" in page
+    inbox = eve_client.get("/inbox/").content.decode()
+    assert f"You were moved on {moved} without being asked; stay or undraft." in inbox
+    for body in (page, inbox):
+        assert "nothing changes" not in body.lower()
+    with time_machine.travel(confirmation.response_deadline + timedelta(minutes=5), tick=False):
+        page = eve_client.get(url("proposal", confirmation)).content.decode()
+        inbox = eve_client.get("/inbox/").content.decode()
+        refused = eve_client.post(
+            url("opt_in", confirmation), {"terms_sha256": confirmation.terms_sha256}
+        ).content.decode()
+    for body in (page, inbox, refused):
+        assert "no consent on record" in body
+        assert "nothing changes" not in body.lower()
+        assert "nothing will change" not in body.lower()
+
+
+def test_after_an_undraft_the_page_says_what_happens_next_and_shows_the_request(
+    eve_client, confirmation, payments
+):
+    response = eve_client.post(url("undraft", confirmation), {"choice_1": payments.pk})
+    flash = eve_client.get(response.url).content.decode()
+    assert "Recorded: you undrafted." in flash
+    page = eve_client.get(url("proposal", confirmation)).content.decode()
+    assert "You undrafted." in page  # one name for the act: state, timeline, receipts list
+    assert "Undraft on " in page and "Opted out on" not in page
+    assert "Your placement request" in page and "What happens next" in page
+    assert ">Open<" in page and "Preferential" in page
+    assert "<li>Payments</li>" in page
+    request = PlacementRequest.objects.get()
+    request.state = PlacementRequest.State.OFFERED
+    request.save(update_fields=["state"])
+    page = eve_client.get(url("proposal", confirmation)).content.decode()
+    assert ">Offer made<" in page and "waiting for your answer under My proposals" in page
+
+
+def test_after_undrafting_a_move_its_page_shows_the_placement_request(
+    eve_client, proposal, employee, platform
+):
+    opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB)
+    with time_machine.travel(proposal.start_date + timedelta(hours=9), tick=False):
+        apply_due_moves()
+    eve_client.post(url("undraft", proposal), {"choice_1": platform.pk})
+    page = eve_client.get(url("proposal", proposal)).content.decode()
+    assert "Your placement request" in page and "HR is looking for a place for you" in page
+    assert "You undrafted." in page
+    assert ">Undraft</button>" not in page  # a request is already open
+
+
+def test_the_undraft_form_offers_the_previous_team_first_with_seats_and_descriptions(
+    eve_client, confirmation, payments, platform, ai_team, outsider
+):
+    from people.models import Team
+
+    Team.objects.filter(pk=payments.pk).update(
+        headcount_target=4, description="Card payments and reconciliation."
+    )
+    Team.objects.create(name="Archive", slug="archive", description="Records.")
+    body = eve_client.get(url("undraft", confirmation)).content.decode()
+    options = body[body.index('id="id_choice_1"') : body.index("</select>")]
+    assert options.index("Back to my previous team: Payments (3 open seats)") < options.index(
+        "Archive (no headcount target set)"
+    )
+    assert "Applied AI" not in options  # never an AI-initiative team
+    assert ">Platform" not in options  # not the team being left
+    assert "Card payments and reconciliation." in body and "Records." in body
+    assert "3 open seats" in body
+    response = eve_client.post(url("undraft", confirmation), {"choice_1": ai_team.pk})
+    assert response.status_code == 200 and not PlacementRequest.objects.exists()
+
+
+def test_one_deadline_reads_the_same_on_every_page(eve_client, client, employee, manager, proposal):
+    from django.utils import formats
+
+    for person in (employee, manager):
+        person.time_zone = "America/New_York"
+        person.save(update_fields=["time_zone"])
+    with timezone.override("America/New_York"):
+        shown = formats.date_format(
+            timezone.localtime(proposal.response_deadline), "DATETIME_FORMAT"
+        )
+        start = formats.date_format(proposal.start_date, "DATE_FORMAT")
+    assert shown in eve_client.get("/inbox/").content.decode()
+    assert shown in eve_client.get(url("proposal", proposal)).content.decode()
+    boss = Client()
+    boss.force_login(manager.user)
+    team = boss.get("/team/proposals/").content.decode()
+    assert shown in team and start in team

@@ -65,7 +65,9 @@ PROPOSAL = {
     "start_date": date(2025, 4, 1),
     "deadline": DEADLINE,
 }
-DECISION = {**PROPOSAL, "action": "opt_in", "action_label": "Opted in", "recorded_at": DEADLINE}
+# Codes only: the templates choose the words (in the reader's language) when they render.
+DECISION = {**PROPOSAL, "action": "opt_in", "recorded_at": DEADLINE}
+RETROACTIVE = {**PROPOSAL, "kind": "retroactive"}
 ITEM = {"employee_name": NAME, "to_team": f"{NAME} Applied AI", "deadline": DEADLINE}
 LINK = {"link": "https://portal.example.test/proposals/1/"}
 
@@ -73,25 +75,49 @@ LINK = {"link": "https://portal.example.test/proposals/1/"}
 # the app's emails.py fill the same keys).
 MESSAGES = {
     "proposal_arrived": {**PROPOSAL, "proposer_name": NAME},
-    "proposal_arrived/retroactive": {**PROPOSAL, "kind": "retroactive"},
+    "proposal_arrived/retroactive": {**RETROACTIVE, "proposer_name": NAME},
     "deadline_reminder": {**PROPOSAL, "hours": 24},
-    "deadline_extended": PROPOSAL,
+    "deadline_reminder/retroactive": {**RETROACTIVE, "hours": 24},
+    "deadline_extended": {
+        **PROPOSAL,
+        "reason": f"{NAME} asked for it",
+        "previous_deadline": DEADLINE,
+    },
+    "deadline_extended/retroactive": {**RETROACTIVE, "extended_for_leave": True},
     "decision_receipt": {
         **DECISION,
+        "proposer_name": NAME,
         "record_id": 7,
+        "receipt_url": "/receipts/7/",
         "terms_sha256": "ab" * 32,
         "record_hash": "cd" * 32,
         "channel": "web",
     },
+    "decision_receipt/retroactive": {
+        **RETROACTIVE,
+        "action": "opt_out",
+        "recorded_at": DEADLINE,
+        "proposer_name": NAME,
+        "channel": "web",
+    },
     "proposal_decided": DECISION,
-    "proposal_withdrawn": {**PROPOSAL, "proposer_name": NAME},
+    "proposal_decided/retroactive": {**RETROACTIVE, "action": "opt_out", "recorded_at": DEADLINE},
+    "proposal_withdrawn": {**PROPOSAL, "proposer_name": NAME, "reason": f"{NAME} said so"},
+    "proposal_withdrawn/retroactive": {**RETROACTIVE, "proposer_name": NAME},
     "proposal_expired/employee": {**PROPOSAL, "audience": "employee"},
+    "proposal_expired/retroactive": {**RETROACTIVE, "audience": "employee"},
     "proposal_expired/proposer": {"audience": "proposer", "count": 1, "items": [ITEM]},
+    "proposal_expired/proposer-retroactive": {
+        "audience": "proposer",
+        "count": 2,
+        "retroactive_count": 1,
+        "items": [ITEM, {**ITEM, "kind": "retroactive"}],
+    },
     "move_effective/employee": {**PROPOSAL, "audience": "employee"},
     "move_effective/proposer": {**PROPOSAL, "audience": "proposer"},
     "placement_requested": {
         "employee_name": NAME,
-        "priority_label": "Preferential",
+        "priority": 10,
         "source_team": f"{NAME} Applied AI",
         "preferences": [f"{NAME} Payments"],
     },
@@ -108,7 +134,11 @@ MESSAGES = {
     },
 }
 # Subjects that name nobody: counts and a date, or "a proposal expired".
-NAMELESS_SUBJECTS = {"hr_digest", "proposal_expired/employee"}
+NAMELESS_SUBJECTS = {
+    "hr_digest",
+    "proposal_expired/employee",
+    "proposal_expired/proposer-retroactive",
+}
 
 
 def render(message: str, part: str) -> str:

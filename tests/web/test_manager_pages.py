@@ -9,6 +9,7 @@ from assignments.forms import DATETIME_LOCAL
 from assignments.models import Proposal, ProposalEvent
 from assignments.services import opt_out
 from consent.models import ConsentRecord
+from tests.assignments.helpers import describe
 from tests.conftest import WEB, make_person
 
 pytestmark = pytest.mark.django_db
@@ -22,10 +23,17 @@ def propose_data(employee, team, deadline, **extra):
     return {
         "employee": employee.pk,
         "to_team": team.pk,
-        "role_description": "Label training data for the assistant; 60% labelling.",
+        "role_description": describe("Label training data for the assistant; 60% labelling."),
         "data_labelling_percent": 60,
         "start_date": (timezone.localdate(deadline) + timedelta(days=10)).isoformat(),
         "response_deadline": local(deadline),
+        "grade": "L4",
+        "pay_band_change": "none",
+        "location": "Berlin office",
+        "new_manager": "Ada Lead",
+        "expected_duration": "Permanent",
+        "contact_name": "Morgan Manager",
+        "contact_email": "morgan@example.test",
         **extra,
     }
 
@@ -93,7 +101,7 @@ def test_the_list_filters_by_status(
         employee=sam,
         to_team=payments,
         actor=manager.user,
-        role_description="x",
+        role_description=describe("x"),
         start_date=start_date,
         response_deadline=deadline,
     )
@@ -106,10 +114,14 @@ def test_the_list_filters_by_status(
 
 def test_a_manager_extends_a_deadline_but_cannot_shorten_it(manager_client, proposal):
     url = reverse("assignments:extend", args=[proposal.pk])
-    shorter = manager_client.post(url, {"response_deadline": local(minimum_deadline())})
+    shorter = manager_client.post(
+        url, {"response_deadline": local(minimum_deadline()), "reason": "Sooner."}
+    )
     assert "can only be extended" in shorter.content.decode()
     later = proposal.response_deadline + timedelta(days=2)
-    response = manager_client.post(url, {"response_deadline": local(later)})
+    response = manager_client.post(
+        url, {"response_deadline": local(later), "reason": "She is at a conference."}
+    )
     assert response.status_code == 302
     proposal.refresh_from_db()
     assert proposal.response_deadline == later.replace(second=0, microsecond=0)
@@ -118,10 +130,11 @@ def test_a_manager_extends_a_deadline_but_cannot_shorten_it(manager_client, prop
 def test_a_manager_withdraws_a_proposal(manager_client, proposal):
     url = reverse("assignments:withdraw", args=[proposal.pk])
     assert "Withdraw proposal" in manager_client.get(url).content.decode()
-    assert manager_client.post(url).status_code == 302
+    reason = {"reason": "The team's plans changed."}
+    assert manager_client.post(url, reason).status_code == 302
     proposal.refresh_from_db()
     assert proposal.state == Proposal.State.WITHDRAWN
-    again = manager_client.post(url)
+    again = manager_client.post(url, reason)
     assert again.status_code == 409 and "proposer withdrew it" in again.content.decode()
 
 
@@ -156,3 +169,80 @@ def test_manager_forms_are_protected_against_csrf(manager, employee, proposal, a
         assert client.post(reverse(f"assignments:{name}", args=[proposal.pk])).status_code == 403
     proposal.refresh_from_db()
     assert proposal.state == Proposal.State.PENDING and Proposal.objects.count() == 1
+
+
+# --- Issue 9: a real description, the facts people compare, and reasons ------------------
+
+
+def test_a_token_description_is_refused_and_the_form_says_why(
+    manager_client, employee, ai_team, deadline
+):
+    form = manager_client.get("/team/propose/").content.decode()
+    assert "At least 80 characters" in form and "decides about their job" in form
+    for words in ("", "x", "Label data."):
+        response = manager_client.post(
+            "/team/propose/", propose_data(employee, ai_team, deadline, role_description=words)
+        )
+        assert response.status_code == 200
+    assert "at least 80 characters (this has 11)" in response.content.decode()
+    assert not Proposal.objects.exists()
+
+
+def test_the_form_asks_for_the_facts_people_compare_and_they_become_terms(
+    manager_client, employee, ai_team, deadline
+):
+    from consent.models import TermsDocument
+
+    form = manager_client.get("/team/propose/").content.decode()
+    for label in ("Grade", "Pay band change", "Location", "New manager", "Expected duration"):
+        assert label in form, label
+    assert 'value="Morgan Manager"' in form and 'value="morgan@example.test"' in form
+    missing = manager_client.post(
+        "/team/propose/", propose_data(employee, ai_team, deadline, grade="", pay_band_change="")
+    )
+    assert missing.status_code == 200 and not Proposal.objects.exists()
+    data = propose_data(employee, ai_team, deadline, pay_band_change="down")
+    assert manager_client.post("/team/propose/", data).status_code == 302
+    proposal = Proposal.objects.get()
+    rows = dict(TermsDocument.objects.get(sha256=proposal.terms_sha256).content["rows"])
+    assert rows["Grade"] == "L4" and rows["Pay band"] == "Lower pay band"
+    assert rows["New manager"] == "Ada Lead" and rows["Expected duration"] == "Permanent"
+    assert rows["Contact for questions"] == "Morgan Manager (morgan@example.test)"
+
+
+def test_extending_without_a_reason_is_refused_and_with_one_the_person_is_told(
+    manager_client, proposal
+):
+    from notifications.models import Notification
+
+    url = reverse("assignments:extend", args=[proposal.pk])
+    later = proposal.response_deadline + timedelta(days=2)
+    assert "The person is told this reason" in manager_client.get(url).content.decode()
+    refused = manager_client.post(url, {"response_deadline": local(later), "reason": " "})
+    assert refused.status_code == 200 and "This field is required." in refused.content.decode()
+    proposal.refresh_from_db()
+    assert proposal.response_deadline != later.replace(second=0, microsecond=0)
+    manager_client.post(url, {"response_deadline": local(later), "reason": "Parental leave."})
+    event = ProposalEvent.objects.get(kind=ProposalEvent.Kind.EXTENDED)
+    assert event.detail["reason"] == "Parental leave."
+    notice = Notification.objects.get(kind=Notification.Kind.DEADLINE_EXTENDED)
+    assert notice.context["reason"] == "Parental leave."
+
+
+def test_withdrawing_without_a_reason_is_refused_and_with_one_the_person_is_told(
+    manager_client, proposal, employee
+):
+    from django.test import Client
+
+    url = reverse("assignments:withdraw", args=[proposal.pk])
+    refused = manager_client.post(url, {"reason": ""})
+    assert refused.status_code == 200 and "This field is required." in refused.content.decode()
+    proposal.refresh_from_db()
+    assert proposal.state == Proposal.State.PENDING
+    manager_client.post(url, {"reason": "The project was cancelled."})
+    proposal.refresh_from_db()
+    assert proposal.state == Proposal.State.WITHDRAWN
+    eve = Client()
+    eve.force_login(employee.user)
+    page = eve.get(reverse("assignments:proposal", args=[proposal.pk])).content.decode()
+    assert "The reason they gave: The project was cancelled." in page

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from assignments.services import propose_transfer
 from people.models import Team
+from tests.assignments.helpers import describe
 from tests.conftest import make_person
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def add_proposals(employee, manager, n, deadline, start_date, offset=0):
             employee=employee,
             to_team=team,
             actor=manager.user,
-            role_description="Work.",
+            role_description=describe("Work."),
             start_date=start_date,
             response_deadline=deadline,
         )

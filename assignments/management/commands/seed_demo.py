@@ -1,15 +1,28 @@
-"""Create the small demo organisation that `make run` shows. Safe to run again."""
+"""Create the small demo organisation that `make run` shows. Safe to run again.
+
+`--reset` first empties the embedded SQLite database and migrates it again, so seeding gives
+the demo's first state. The consent ledger is append-only (triggers refuse UPDATE and DELETE,
+and `flush` deletes rows), so the reset does not edit the ledger: it drops every table, which
+is the same as starting from a new database file, and keeps the file itself so that a running
+`make run` (web server and worker hold it open) carries on with the new content. On any other
+database the reset is refused: TRUNCATE would slip past the ledger's row triggers, and a
+command that quietly empties a server's ledger is what those triggers are there to prevent;
+dropping and re-creating a PostgreSQL database stays the operator's own, visible act.
+"""
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from assignments.deadlines import minimum_deadline
+from assignments.demo_hr import seed_hr_demo
 from assignments.models import Campaign, Proposal
 from assignments.services import propose_retroactive_confirmation, propose_transfer
 from people.models import Employee, Team
@@ -53,15 +66,69 @@ ROLE = (
 )
 
 
-class Command(BaseCommand):
-    help = "Seed demo teams, people and proposals (only with DJANGO_DEBUG=1). Idempotent."
+def reset_sqlite_database() -> int:
+    """Drop every table of the SQLite database (and with them their triggers and indexes) and
+    migrate again; returns how many tables were dropped. Refuses on any other database."""
+    if connection.vendor != "sqlite":
+        raise CommandError(
+            "seed_demo --reset empties the embedded SQLite database of `make run` only; this "
+            f"database is {connection.vendor} ({connection.settings_dict.get('NAME')}). Its "
+            "consent ledger refuses UPDATE and DELETE, so to start again drop and re-create "
+            "the database yourself (e.g. dropdb and createdb), then run migrate and seed_demo."
+        )
+    # Foreign keys off (outside a transaction, as SQLite requires), so that dropping a table
+    # others point at deletes nothing row by row: DROP TABLE fires no trigger.
+    if not connection.disable_constraint_checking():
+        raise CommandError("seed_demo --reset cannot run inside a transaction")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT type, name FROM sqlite_master "
+                "WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+            )
+            objects = cursor.fetchall()
+            for kind, name in objects:
+                cursor.execute(f"DROP {kind.upper()} IF EXISTS {connection.ops.quote_name(name)}")
+            cursor.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
+            )
+            if cursor.fetchone():
+                cursor.execute("DELETE FROM sqlite_sequence")  # ids start at 1 again
+    finally:
+        connection.enable_constraint_checking()
+    ContentType.objects.clear_cache()  # its cached ids belong to the dropped tables
+    call_command("migrate", interactive=False, verbosity=0)
+    return sum(kind == "table" for kind, _ in objects)
 
-    def handle(self, *args, **options):
+
+class Command(BaseCommand):
+    help = (
+        "Seed demo teams, people and proposals (only with DJANGO_DEBUG=1). Idempotent. "
+        "--reset first empties the embedded SQLite database, to replay the demo."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help=(
+                "Erase the whole SQLite database (every table, the consent ledger included) "
+                "and migrate it again before seeding: the demo's first state. Signs everyone "
+                "out. Refused on PostgreSQL."
+            ),
+        )
+
+    def handle(self, *args, reset=False, **options):
         if not settings.DEBUG:
             raise CommandError(
-                "seed_demo creates accounts with a published password; it runs only with "
+                "seed_demo --reset erases the whole database; it runs only with DJANGO_DEBUG=1"
+                if reset
+                else "seed_demo creates accounts with a published password; it runs only with "
                 "DJANGO_DEBUG=1"
             )
+        if reset:
+            dropped = reset_sqlite_database()
+            self.stdout.write(f"database emptied ({dropped} tables dropped) and migrated again")
         with transaction.atomic():
             created = self._seed()
         self.stdout.write(
@@ -156,4 +223,9 @@ class Command(BaseCommand):
                 response_deadline=deadline,
             )
             created += 1
+        # HR's workspace: a sent campaign in every state, small teams, a placement queue.
+        hr_demo = seed_hr_demo(
+            hr_user=people["hr@demo.test"].user, now=timezone.now(), password=DEMO_PASSWORD
+        )
+        created += int(bool(hr_demo.get("created")))
         return created

@@ -1,0 +1,55 @@
+"""`Authorization: Bearer <key>` for HRIS clients and data pipelines; browser sessions too.
+
+An API client is not a person: it is an `ApiClient` principal carrying its key and scopes. It
+can never be the subject of a decision, so no decision service will ever accept it as actor.
+"""
+
+from dataclasses import dataclass, field
+
+from rest_framework import authentication, exceptions
+
+from api.keys import find_active
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    key_id: int
+    name: str
+    user_id: int  # the key's service account: who "proposed" what the key proposes
+    scopes: frozenset = field(default_factory=frozenset)
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+    is_superuser: bool = False
+    is_staff: bool = False
+    pk: None = None  # no user account: it can never match a proposal's subject
+
+    @property
+    def client_id(self) -> str:
+        return f"key:{self.key_id}"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class BearerKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode(errors="replace")
+        if not header:
+            return None
+        parts = header.split()
+        if parts[0] != self.keyword:
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Send the key as `Authorization: Bearer <key>`.")
+        key = find_active(parts[1])
+        if key is None:
+            raise exceptions.AuthenticationFailed("This API key is unknown or was revoked.")
+        client = ApiClient(
+            key_id=key.pk, name=key.name, user_id=key.service_user_id, scopes=frozenset(key.scopes)
+        )
+        return client, key
+
+    def authenticate_header(self, request):
+        return f'{self.keyword} realm="api"'

@@ -1,0 +1,71 @@
+"""The access log's only writer: every read of a person's consent data by someone else.
+
+Pages and endpoints that show an identifiable person's decisions to anyone but that person
+call `record_read` (or `record_reads` for a list) with the viewer, whose data it was and
+where it was shown. Reading one's own data is not logged: the log answers "who looked at my
+records?", and the person knows when they looked. Entries are only inserted (a database
+trigger refuses UPDATE and DELETE) and always on the primary database, even when the page
+that shows the data reads from a replica (reports.routers sends every write to the primary).
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.utils import timezone
+
+from consent.models import AccessLogEntry
+
+PAGE_MAX = AccessLogEntry._meta.get_field("page").max_length
+
+
+def record_reads(
+    *,
+    viewer,
+    subjects: Iterable,
+    page: str,
+    purpose: str = "",
+    channel: str = AccessLogEntry.Channel.WEB,
+    at: datetime | None = None,
+) -> list[AccessLogEntry]:
+    """One entry per person shown (users or user ids), in one INSERT; none for the viewer."""
+    at = at or timezone.now()
+    page = page[:PAGE_MAX]
+    subject_ids = dict.fromkeys(getattr(s, "pk", s) for s in subjects)
+    entries = [
+        AccessLogEntry(
+            viewer_id=viewer.pk,
+            subject_id=subject_id,
+            at=at,
+            channel=channel,
+            page=page,
+            purpose=purpose.strip(),
+        )
+        for subject_id in subject_ids
+        if subject_id != viewer.pk
+    ]
+    return AccessLogEntry.objects.bulk_create(entries) if entries else []
+
+
+def record_read(
+    *,
+    viewer,
+    subject,
+    page: str,
+    purpose: str = "",
+    channel: str = AccessLogEntry.Channel.WEB,
+    at: datetime | None = None,
+) -> AccessLogEntry | None:
+    """Log that `viewer` saw `subject`'s consent data on `page`; None when they are the same."""
+    entries = record_reads(
+        viewer=viewer, subjects=[subject], page=page, purpose=purpose, channel=channel, at=at
+    )
+    return entries[0] if entries else None
+
+
+def reads_of(subject):
+    """A person's own access log, newest first: who looked, where and when."""
+    return (
+        AccessLogEntry.objects.filter(subject=subject)
+        .select_related("viewer")
+        .order_by("-at", "-id")
+    )
