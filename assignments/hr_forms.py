@@ -91,7 +91,7 @@ class CampaignForm(forms.ModelForm):
             "response_working_days": _("How long people have to decide, counted from sending."),
             "accountable_owner": _(
                 "The named person who answers for this campaign, e.g. "
-                "\u201cDana Director, VP Engineering\u201d."
+                "“Dana Director, VP Engineering”."
             ),
             "assessment_reference": _(
                 "The reference of its impact assessment or works-council consultation. A "

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from assignments.models import Proposal
 from portal.errors import TransitionError
@@ -46,26 +46,30 @@ TRANSITIONS = {
         (State.PENDING,),
         State.OPTED_IN,
         SUBJECT,
-        _lazy("opt in to"),
+        gettext_lazy("opt in to"),
         before_deadline=True,
-        retroactive_verb=_lazy("choose to stay on"),
+        retroactive_verb=gettext_lazy("choose to stay on"),
     ),
     "opt_out": Transition(
         (State.PENDING,),
         State.OPTED_OUT,
         SUBJECT,
-        _lazy("opt out of"),
+        gettext_lazy("opt out of"),
         before_deadline=True,
-        retroactive_verb=_lazy("undraft from"),
+        retroactive_verb=gettext_lazy("undraft from"),
     ),
     "withdraw_consent": Transition(
-        (State.OPTED_IN,), State.OPTED_OUT, SUBJECT, _lazy("withdraw consent from")
+        (State.OPTED_IN,), State.OPTED_OUT, SUBJECT, gettext_lazy("withdraw consent from")
     ),
-    "undraft": Transition((State.EFFECTIVE,), None, SUBJECT, _lazy("undraft from")),
-    "withdraw": Transition(Proposal.OPEN_STATES, State.WITHDRAWN, MANAGER, _lazy("withdraw")),
-    "extend": Transition((State.PENDING,), None, MANAGER, _lazy("extend"), before_deadline=True),
-    "expire": Transition((State.PENDING,), State.EXPIRED, SYSTEM, _lazy("expire")),
-    "apply_move": Transition((State.OPTED_IN,), State.EFFECTIVE, SYSTEM, _lazy("apply")),
+    "undraft": Transition((State.EFFECTIVE,), None, SUBJECT, gettext_lazy("undraft from")),
+    "withdraw": Transition(
+        Proposal.OPEN_STATES, State.WITHDRAWN, MANAGER, gettext_lazy("withdraw")
+    ),
+    "extend": Transition(
+        (State.PENDING,), None, MANAGER, gettext_lazy("extend"), before_deadline=True
+    ),
+    "expire": Transition((State.PENDING,), State.EXPIRED, SYSTEM, gettext_lazy("expire")),
+    "apply_move": Transition((State.OPTED_IN,), State.EFFECTIVE, SYSTEM, gettext_lazy("apply")),
 }
 
 

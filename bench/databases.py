@@ -1,5 +1,6 @@
 """The bench's databases and Redis, and the Django processes that work on them."""
 
+import functools
 import json
 import os
 import subprocess
@@ -40,6 +41,23 @@ def exists(name: str) -> bool:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
 
 
+@functools.cache
+def _receipt_signing_key() -> str:
+    """A bench-only Ed25519 receipt signing key, one per bench run (consent.signing)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode("ascii")
+    )
+
+
 def django_env(database: str) -> dict:
     env = dict(os.environ)
     env.update(
@@ -48,6 +66,7 @@ def django_env(database: str) -> dict:
         DJANGO_SETTINGS_MODULE="bench.settings",
         DJANGO_DEBUG="0",  # production-like: no query log growing in memory, no debug pages
         DJANGO_SECRET_KEY="bench-only-secret-not-for-production",
+        PORTAL_RECEIPT_SIGNING_KEYS=_receipt_signing_key(),  # required with debug off
         DJANGO_SECURE_COOKIES="0",
         PYTHONPATH=str(ROOT),
     )

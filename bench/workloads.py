@@ -140,7 +140,8 @@ def record_enqueued_tasks() -> list:
 
 
 def campaign(count: int, repeat: int) -> dict:
-    """propose_campaign for `count` people vs COPY of exactly the rows it wrote.
+    """HR sending a campaign to `count` people (`send_campaign`, the /hr/ pages' service) vs
+    COPY of exactly the rows it wrote.
 
     The service writes every notification row in its own transaction (the emails those rows
     owe are delivery, not part of the campaign: their fan-out task stays queued), so its time
@@ -150,7 +151,7 @@ def campaign(count: int, repeat: int) -> dict:
 
     from assignments.deadlines import minimum_deadline
     from assignments.models import Campaign
-    from assignments.services import propose_campaign
+    from assignments.services.campaigns import choose_audience, create_campaign, send_campaign
     from people.models import Employee
 
     actor = hr_user()
@@ -166,32 +167,35 @@ def campaign(count: int, repeat: int) -> dict:
     for kind, who in plan:
         profiling = kind == "profiled"
         team = new_team("campaign")
-        drive = Campaign.objects.create(
+        now = timezone.now()
+        # HR's own path (the /hr/ campaign pages): a draft with its accountability, an audience
+        # chosen, then "Send" - the timed part is the send the background task runs.
+        drive = create_campaign(
+            actor=actor,
+            target_teams=[team],
+            now=now,
             name=f"Bench drive {team.slug}",
-            slug=team.slug,
             description="Staffing the AI initiative; about 30% of the work is data labelling.",
             data_labelling_percent=30,
-            created_by=actor,
+            role_description=ROLE,
+            start_date=timezone.localdate(minimum_deadline(now)) + timedelta(days=21),
+            accountable_owner="Harper HR, Head of People",
+            assessment_kind=Campaign.Assessment.values[0],
+            assessment_reference="DPIA-BENCH-1",
         )
-        drive.target_teams.add(team)
-        now = timezone.now()
-        deadline = minimum_deadline(now) + timedelta(hours=1)
+        choose_audience(
+            campaign=drive,
+            employees=Employee.objects.select_related("team").filter(pk__in=who),
+            to_team=team,
+            label="bench",
+            actor=actor,
+        )
         before = max_ids(raw, tables)
         raw.commit()
         sent.clear()
-        employees = [Employee(pk=pk) for pk in who]  # the caller's input, not timed
         with profiled(f"campaign-{count}", profiling):
             started, cpu_started = time.perf_counter(), time.process_time()
-            created = propose_campaign(
-                campaign=drive,
-                employees=employees,
-                to_team=team,
-                actor=actor,
-                role_description=ROLE,
-                start_date=timezone.localdate(deadline) + timedelta(days=14),
-                response_deadline=deadline,
-                now=now,
-            )
+            created = send_campaign(campaign=drive, actor=actor, now=now) or []
             service_only = time.perf_counter() - started
             queued = list(sent)
             total = time.perf_counter() - started
@@ -202,7 +206,7 @@ def campaign(count: int, repeat: int) -> dict:
             cpu_timings.append(cpu)
         tasks_run = [task.name for task, _, _ in queued]
         if len(created) != len(who):
-            raise SystemExit(f"propose_campaign created {len(created)} proposals, not {len(who)}")
+            raise SystemExit(f"send_campaign created {len(created)} proposals, not {len(who)}")
         del created
     after = max_ids(raw, tables)
     raw.commit()

@@ -13,6 +13,10 @@ class ConsentRecordAdmin(admin.ModelAdmin):
     date_hierarchy = "recorded_at"
     exclude = ("private_reason",)  # private: not even admins browse reasons here
 
+    def get_queryset(self, request):
+        # Individual data-use choices are the person's alone, not even an admin's to browse.
+        return super().get_queryset(request).exclude(about_kind="data_use")
+
     def has_add_permission(self, request):
         return False
 

@@ -69,7 +69,9 @@ class ConsentRecordViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("-id")
         )
         if is_api_client(user) or user.has_perm("consent.view_consentrecord"):
-            return qs
+            # Nobody but the person reads an individual data-use choice: collectors learn only
+            # "allowed or not" through the consent check.
+            return qs.exclude(about_kind="data_use")
         return qs.filter(subject=user)
 
 

@@ -106,10 +106,12 @@ def build_receipt(
     *,
     policy_url: str = "",
     terms_url: str = "",
+    withdraw_url: str = "",
     what: Decided | None = None,
 ) -> dict:
     """The receipt as a JSON-ready dict. The private reason is never included: receipts get
-    emailed and downloaded, and the reason stays in the ledger only."""
+    emailed and downloaded, and the reason stays in the ledger only. `withdraw_url` is the page
+    where the decision is changed (the policy page when not given)."""
     what = what or decided(record)
     subject = record.subject
     kind = what.kind
@@ -165,5 +167,37 @@ def build_receipt(
             "privateReasonGiven": bool(record.private_reason),
             "recordHash": record.hash,
             "previousRecordHash": record.prev_hash,
+            # ISO/IEC TS 27560: how to withdraw, and the history of this consent.
+            "withdrawalMethod": withdrawal_method(record, what, withdraw_url or policy_url),
+            "eventHistory": event_history(record),
         },
     }
+
+
+def withdrawal_method(record: ConsentRecord, what: Decided, url: str) -> dict:
+    """Where and how the decision is changed: on its own page, with one action (invariant 3:
+    saying no is as easy as saying yes)."""
+    consent_given = record.action == ConsentRecord.Action.OPT_IN
+    kind = what.kind
+    return {
+        "url": url,
+        "actions": 1,
+        "method": "one action",
+        "description": str(kind.termination_text if consent_given else kind.withdrawal_text),
+    }
+
+
+def event_history(record: ConsentRecord) -> list[dict]:
+    """Every ledger record of this subject about the same thing, oldest first, up to and
+    including this one (a receipt is a snapshot: it never changes once issued). Action, time
+    and hash only: never a private reason, never another person's record."""
+    history = ConsentRecord.objects.filter(
+        subject_id=record.subject_id,
+        about_kind=record.about_kind,
+        about_id=record.about_id,
+        pk__lte=record.pk,
+    ).order_by("pk")
+    return [
+        {"action": action, "time": recorded_at.isoformat(), "recordHash": digest}
+        for action, recorded_at, digest in history.values_list("action", "recorded_at", "hash")
+    ]

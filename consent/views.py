@@ -1,4 +1,5 @@
-"""A person's own consent receipts: a page and a JSON download. Nobody else's is reachable."""
+"""A person's own consent receipts: a page, a JSON download and the signed JWS. Nobody else's is
+reachable. The receipt signing keys are public, at /.well-known/jwks.json."""
 
 import json
 
@@ -7,8 +8,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
 
-from consent import kinds, terms
+from consent import kinds, signing, terms
 from consent.receipts import build_receipt, decided
 from consent.selectors import records_of
 
@@ -37,6 +40,7 @@ def _receipt_of(request, record_id):
         record,
         policy_url=request.build_absolute_uri(about_url) if about_url else "",
         terms_url=request.build_absolute_uri(reverse("consent:terms", args=[record.terms_sha256])),
+        withdraw_url=request.build_absolute_uri(about_url or "/"),
         what=what,
     )
     return record, what, about_url, data
@@ -67,6 +71,24 @@ def receipt_json(request, record_id):
     )
     response["Content-Disposition"] = f'attachment; filename="consent-receipt-{record.pk}.json"'
     return response
+
+
+@login_required
+def receipt_jws(request, record_id):
+    """The same receipt as the JSON, signed: a compact JWS anyone can check offline against
+    /.well-known/jwks.json (or `manage.py verify_receipt`)."""
+    record, _what, _about_url, data = _receipt_of(request, record_id)
+    response = HttpResponse(signing.sign(data), content_type=signing.MEDIA_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="receipt-{record.pk}.jws"'
+    return response
+
+
+@require_GET
+@cache_control(public=True, max_age=3600)
+def jwks(request):
+    """The receipt signing keys, public halves only: the current one first, then the retired
+    ones, so every receipt ever issued still verifies."""
+    return HttpResponse(json.dumps(signing.jwks(), indent=2), content_type=signing.JWKS_MEDIA_TYPE)
 
 
 def _may_read_terms(user, document) -> bool:

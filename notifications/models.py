@@ -27,6 +27,7 @@ class Notification(models.Model):
         MOVE_EFFECTIVE = "move_effective", _("Move took effect")
         PLACEMENT_REQUESTED = "placement_requested", _("New placement request")
         HR_DIGEST = "hr_digest", _("Daily HR digest")
+        DATA_USE_RECEIPT = "data_use_receipt", _("Receipt for your data-use choice")
 
     class EmailState(models.TextChoices):
         PENDING = "pending", _("Waiting to be sent")

@@ -16,6 +16,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from consent import signing
+from consent.models import ConsentRecord
 from notifications.models import Notification
 from people.selectors import zone_and_language_for
 
@@ -92,4 +94,23 @@ def build_message(notification: Notification, to: str) -> EmailMultiAlternatives
         },
     )
     message.attach_alternative(html, "text/html")
+    _attach_signed_receipt(message, notification)
     return message
+
+
+# Receipts travel signed: the notice about a decision carries its record's receipt as a compact
+# JWS the person can verify offline (consent.signing; keys at /.well-known/jwks.json).
+SIGNED_RECEIPT_KINDS = frozenset({"decision_receipt", "data_use_receipt"})
+
+
+def _attach_signed_receipt(message: EmailMultiAlternatives, notification: Notification) -> None:
+    record_id = (notification.context or {}).get("record_id")
+    if notification.kind not in SIGNED_RECEIPT_KINDS or not record_id:
+        return
+    record = ConsentRecord.objects.select_related("subject").filter(pk=record_id).first()
+    if record is None or record.subject_id != notification.recipient_id:
+        return  # only ever the recipient's own receipt
+    _zone, language = zone_and_language_for(notification.recipient_id)
+    with translation.override(_language(language)):
+        token = signing.signed_receipt(record)
+    message.attach(f"receipt-{record.pk}.jws", token.encode("ascii"), signing.MEDIA_TYPE)

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "api",
     "reports",
     "webhooks",
+    "datause",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -272,6 +274,25 @@ PORTAL_CONTROLLER_ADDRESS = env_secret("PORTAL_CONTROLLER_ADDRESS", "")
 PORTAL_CONTROLLER_EMAIL = env_secret("PORTAL_CONTROLLER_EMAIL", "")
 PORTAL_CONTROLLER_PHONE = env_secret("PORTAL_CONTROLLER_PHONE", "")
 PORTAL_JURISDICTION = env_secret("PORTAL_JURISDICTION", "")
+
+# Receipt signing (consent.signing): one or more Ed25519 private keys in PEM, concatenated. The
+# first signs every receipt (JWS, alg EdDSA, kid = its RFC 7638 thumbprint); the others are
+# retired keys, still published at /.well-known/jwks.json so receipts they signed keep
+# verifying. With DJANGO_DEBUG and no key, consent.signing generates one once into
+# var/receipt-signing-key.pem (this file only reads the environment); without DEBUG a key is
+# required. "\n" escapes are accepted for environments that cannot hold a newline.
+PORTAL_RECEIPT_SIGNING_KEYS = (env_secret("PORTAL_RECEIPT_SIGNING_KEYS", "") or "").replace(
+    "\\n", "\n"
+)
+PORTAL_RECEIPT_DEV_KEY_FILE = (
+    str(VAR_DIR / "receipt-signing-key.pem") if DEBUG and not PORTAL_RECEIPT_SIGNING_KEYS else ""
+)
+if not PORTAL_RECEIPT_SIGNING_KEYS.strip() and not DEBUG:
+    raise ImproperlyConfigured(
+        "PORTAL_RECEIPT_SIGNING_KEYS is required when DJANGO_DEBUG is off: one or more Ed25519 "
+        "private keys in PEM, the first signs receipts (set PORTAL_RECEIPT_SIGNING_KEYS or "
+        "PORTAL_RECEIPT_SIGNING_KEYS_FILE; make one with `openssl genpkey -algorithm ed25519`)"
+    )
 
 # REST API (/api/v1/): Bearer API keys with scopes, or the browser session within the
 # person's role; problem-details errors; per-client rate limits in the shared cache.

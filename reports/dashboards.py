@@ -15,8 +15,17 @@ One campaign, one scope:
    total is that published figure. Upcoming deadlines split the published "waiting" figure.
 4. A filter to one team or level shows that row of its breakdown, exactly as the table shows
    it (a group under 5 is refused), so comparing a filter with the whole gives nothing the
-   table does not. Derived figures (the funnel, the response rate) are computed from shown
-   figures only.
+   table does not. Derived figures (the funnel, the response rate) are sums of shown figures,
+   or of shown figures and all the hidden ones together (whose sum is no secret).
+
+Why the tables stay safe together: each hidden small figure has a witness in its own table,
+and every witness is a change of people that no other table sees. A rectangle in the team
+table is two people swapping teams (their levels, decisions and dates stay); in the level
+table, two people swapping titles; in a timeline line, one decision on another day; in the
+deadlines, one deadline on another day; in the headline, one person moving between two
+hidden categories (the breakdowns only show those categories' sum). Every other published
+figure stays as it is, so no comparison of tables, pages or filters can pin the hidden one
+down. tests/reports/test_no_leak_across_views.py checks this against real populations.
 """
 
 from collections import defaultdict
@@ -74,8 +83,9 @@ class Summary:
     response_rate: str | None = None
     median_days: str | None = None
 
-    def figure(self, key: str) -> Figure | None:
-        return next((f for c, f in self.categories if c.key == key), None)
+    @property
+    def cells(self) -> list[tuple[str, Figure]]:
+        return [(column.label, figure) for column, figure in self.categories]
 
 
 @dataclass
@@ -97,12 +107,11 @@ class Breakdown:
     page: object = None  # a Paginator page when the table is long
     withheld: bool = False
     note: str = ""
-    all_keys: list[str] = field(default_factory=list)  # every row's key (filters)
 
 
 @dataclass
 class Timeline:
-    granularity: str  # "day", "week" or "month"
+    granularity: str  # "day", "week", "month" or "quarter"
     buckets: list[str]
     series: list[tuple[Column, list[Figure]]]
 
@@ -203,12 +212,15 @@ def _project(counts: list[int], published: list[int], hidden: list[int]) -> list
 def _combine_small(groups: list[tuple[str, str, list[int]]], k: int, other_label: str):
     """Groups under k people go into one "other" row, with the smallest others until that row
     reaches k too, so every row's size is 5 or more and can be shown."""
-    small = [g for g in groups if sum(g[2]) < k]
+    sizes = {id(g): sum(g[2]) for g in groups}
+    small = [g for g in groups if sizes[id(g)] < k]
     if not small:
         return groups, None
-    rest = sorted((g for g in groups if sum(g[2]) >= k), key=lambda g: (sum(g[2]), g[1]))
-    while sum(sum(g[2]) for g in small) < k and rest:
+    rest = sorted((g for g in groups if sizes[id(g)] >= k), key=lambda g: (sizes[id(g)], g[1]))
+    combined_size = sum(sizes[id(g)] for g in small)
+    while combined_size < k and rest:
         small.append(rest.pop(0))
+        combined_size += sizes[id(small[-1])]
     width = len(groups[0][2])
     combined = [sum(g[2][c] for g in small) for c in range(width)]
     keep = sorted(rest, key=lambda g: g[1].lower())
@@ -230,7 +242,7 @@ def _breakdown(
     for one row's figures (a filter)."""
     k = threshold()
     rows, combined = _combine_small(groups, k, other_label)
-    breakdown = Breakdown(key, title, columns, [], all_keys=[g[0] for g in rows])
+    breakdown = Breakdown(key, title, columns, [])
     if len(rows) < 2:
         breakdown.note = _("Everyone here is in one group, so there is nothing to break down.")
         return breakdown
@@ -360,6 +372,45 @@ def _deadlines(deadlines: dict[date, int], now: datetime) -> Deadlines:
     return Deadlines(
         [(str(label), f) for (_s, _e, label), f in zip(DEADLINE_ROWS, line.parts, strict=True)]
     )
+
+
+# The funnel's steps, nested: who answered, who opted in, who moved. A step can be shown when
+# the hidden categories are all inside it or all outside it (their sum is the invited minus
+# the shown ones), so the headline hides categories of the same layer together when it can.
+FUNNEL = {
+    "answered": ("opted_in", "effective", "undrafted", "opted_out"),
+    "opted_in": ("opted_in", "effective", "undrafted"),
+    "moved": ("effective", "undrafted"),
+}
+LAYER = {"effective": 0, "undrafted": 0, "opted_in": 1, "opted_out": 2}  # the rest: 3
+
+
+def _affinity(a: str, b: str) -> int:
+    return abs(LAYER.get(a, 3) - LAYER.get(b, 3))
+
+
+def headline(totals: list[int], *, retroactive: int):
+    """A campaign's categories, suppressed as one line adding up to the people invited.
+
+    "No consent on record" can only happen to a retroactive confirmation: in a campaign
+    without any it is no count at all (it reads "does not apply", and is left out of the line,
+    so that a certain zero does not force a real category to be hidden).
+    """
+    k = threshold()
+    applicable = [n for n, c in enumerate(CATEGORIES) if c != "no_consent" or retroactive]
+    names = [CATEGORIES[n] for n in applicable]
+    line = protect_line(
+        [totals[n] for n in applicable], affinity=lambda i, j: _affinity(names[i], names[j])
+    )
+    parts = [Figure(None, NOT_APPLICABLE, k)] * len(CATEGORIES)
+    for n, part in zip(applicable, line.parts, strict=True):
+        parts[n] = part
+    line.parts = parts
+    at = [*applicable, len(CATEGORIES)]  # position in the line -> category (last: the total)
+    line.witnesses = {
+        at[i]: {at[j]: d for j, d in move.items()} for i, move in line.witnesses.items()
+    }
+    return line
 
 
 # --- pages -----------------------------------------------------------------------------------

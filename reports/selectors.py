@@ -105,10 +105,11 @@ def campaigns_with_counts(scope: Scope) -> list[CampaignCounts]:
     """Every campaign with someone in scope, newest first, with its count per category."""
     where, params = _scope_sql(scope)
     C = Campaign._meta.db_table
+    join = f" JOIN {E} e ON e.id = p.employee_id" if where else ""  # HR: everyone, no join
     sql = f"""
         WITH scoped AS (
             SELECT p.campaign_id, p.kind, {CATEGORY_SQL} AS category
-            FROM {P} p JOIN {E} e ON e.id = p.employee_id
+            FROM {P} p{join}
             WHERE p.campaign_id IS NOT NULL{where}
         )
         SELECT c.id, c.name, c.state, c.sent_at,
@@ -137,8 +138,12 @@ class CampaignBreakdowns:
     retroactive: int = 0  # retroactive confirmations among them ("no consent" needs one)
     first_day: date | None = None  # when the first proposal went out
 
+    counts: list[int] | None = None  # per category, everyone (the statement's last row)
+
     @property
     def totals(self) -> list[int]:
+        if self.counts is not None:
+            return self.counts
         totals = [0] * len(CATEGORIES)
         for _name, counts in self.teams.values():
             totals = [a + b for a, b in zip(totals, counts, strict=True)]
@@ -210,8 +215,9 @@ def campaign_breakdowns(scope: Scope, campaign_id: int) -> CampaignBreakdowns:
             result.deadlines[_as_date(key)] = counts[PENDING]
         elif dim == "retroactive":
             result.retroactive = sum(counts)
-        else:
+        else:  # "start": the first proposal's day, and everyone's counts
             result.first_day = _as_date(key)
+            result.counts = counts
     median, decided = _fetch(median_sql, median_params)[0]
     result.median_seconds = float(median) if median is not None else None
     result.decided = int(decided or 0)

@@ -33,10 +33,14 @@ breakdowns use the campaign's published categories as their column totals and fo
 ones into one "other" column whose total is the published total minus the published parts.
 
 A large table (more rows than `SMALL_TABLE_ROWS`) is paged, so it is protected one row at a
-time: a few "hub" rows, chosen from the whole table, are withheld entirely, and each other
+time: a few "hub" rows, chosen from the whole table, have their cells withheld, and each other
 row is protected by rectangles with a hub. A row's result then depends only on its own values
-and the hubs', so a page, a CSV of every row and a filter on one row show the same cells.
-Small tables are protected as a whole, which hides fewer cells.
+and the hubs', so a page, a CSV of every row and a filter on one row show the same cells (a
+property test checks it). Small tables are protected as a whole, which hides fewer cells.
+
+Labels only ever widen ("<5" or "hidden" to "withheld"), never narrow, so a witness found
+earlier stays true whatever is hidden after it. When no partial arrangement works, a table is
+withheld whole: the code fails closed.
 """
 
 from collections.abc import Callable, Iterable, Sequence
@@ -50,7 +54,6 @@ from django.utils.translation import gettext as _
 SMALL, COMPLEMENT, WITHHELD = "small", "complement", "withheld"
 NOT_APPLICABLE = "not_applicable"  # cannot happen here (no retroactive confirmations): no count
 SMALL_TABLE_ROWS = 8  # up to this many rows a table is protected as a whole
-_UNBOUNDED = 1 << 62
 
 
 def threshold() -> int:

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from assignments.deadlines import minimum_deadline
 from assignments.services import propose_transfer
@@ -21,6 +21,14 @@ WEB = RequestContext(ip_address="203.0.113.7", user_agent="pytest-browser/1.0")
 def _fast_and_quiet(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _each_test_starts_in_english():
+    """A request's LocaleMiddleware leaves its language active in the thread; a test that asked
+    for German pages must not make the next test read German."""
+    yield
+    translation.deactivate()
 
 
 def make_person(email, name, team, manager=None, **extra):

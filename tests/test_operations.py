@@ -182,7 +182,7 @@ def test_seed_demo_reset_replays_the_demo_from_its_first_state(tmp_path):
     demo_people = {"employee@demo.test", "sam@demo.test"}
     eve_and_sam = [state for _, email, _, state in first["proposals"] if email in demo_people]
     assert eve_and_sam == ["pending"] * 3
-    # HR's demo campaign (assignments/demo_hr.py) holds decisions in every state.
+    # HR's demo campaign (demo/hr.py) holds decisions in every state.
     seeded_records = first["counts"]["consent.ConsentRecord"]
     assert seeded_records > 0
     # One line per email, pointing at the in-app list on the address `make run` serves.

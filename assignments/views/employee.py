@@ -30,7 +30,7 @@ from assignments.services import placement
 from consent.models import ConsentRecord
 from consent.selectors import records_about
 from consent.services import RequestContext
-from people.selectors import display_name, employee_for
+from people.selectors import display_name, employee_for, team_changes_for
 from portal.errors import TransitionError
 
 State = Proposal.State
@@ -68,10 +68,17 @@ def inbox(request):
     decided = [p for p in proposals if p.state != State.PENDING]
     for proposal in pending:  # passed but not yet swept by the expiry task
         proposal.deadline_passed = transitions.deadline_passed(proposal)
+    # Team changes the HRIS made between regular teams: audited, and shown to the person.
+    team_changes = list(team_changes_for(employee)[:20]) if employee else []
     return render(
         request,
         "assignments/inbox.html",
-        {"employee": employee, "pending": pending, "decided": decided},
+        {
+            "employee": employee,
+            "pending": pending,
+            "decided": decided,
+            "team_changes": team_changes,
+        },
     )
 
 

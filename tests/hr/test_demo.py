@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
-from assignments.demo_hr import seed_hr_demo
 from assignments.models import Campaign, PlacementRequest, Proposal, ProposalEvent
 from consent.ledger import verify_chain
+from demo.hr import seed_hr_demo
 
 pytestmark = pytest.mark.django_db
 

@@ -13,10 +13,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from assignments.management.commands.seed_demo import DEMO_PASSWORD
 from assignments.models import PlacementRequest, Proposal
 from assignments.services import apply_move, opt_in, propose_transfer, withdraw_proposal
 from consent.models import ConsentRecord
+from demo.management.commands.seed_demo import DEMO_PASSWORD
 from people.models import Employee
 from tests.assignments.helpers import describe
 from tests.conftest import WEB
@@ -479,3 +479,37 @@ def test_after_an_undraft_the_page_shows_the_placement_request(
     expect(placement).to_contain_text("What happens next")
     expect(eve.get_by_text("You undrafted.").first).to_be_visible()
     check_page(eve, screenshot_dir, "63-after-undraft")
+
+
+# --- Issue 9: the German pages -----------------------------------------------------------------
+
+
+def test_the_proposal_page_reads_german_with_equal_answers_and_switches_back(
+    live_server, employee, proposal, confirmation, sign_in, screenshot_dir
+):
+    """A browser that asks for German gets the whole page in German (the terms too), the two
+    answers keep the same weight in their German words, and the footer switcher turns the
+    portal back to English for this person."""
+    eve = sign_in(employee.user, locale="de-DE")
+    eve.goto(f"{live_server.url}/proposals/{proposal.pk}/")
+    expect(eve.locator("html")).to_have_attribute("lang", "de")
+    expect(eve.get_by_role("heading", name="Vorschlag: Wechsel zu Applied AI")).to_be_visible()
+    for heading in ("Die Fakten", "Die Tätigkeit in einfachen Worten", "Wenn Sie ablehnen"):
+        expect(eve.get_by_role("heading", name=heading)).to_be_visible()
+    expect(eve.get_by_text("Schweigen ist niemals ein Ja.")).to_be_visible()
+    body = eve.locator("body").inner_text()
+    for english in ("The facts", "If you say no", "Opt in", "Opt out", "Saying no is free"):
+        assert english not in body, english
+    assert_same_weight(eve, "Zustimmen", "Ablehnen")
+    check_page(eve, screenshot_dir, "70-proposal-de")
+
+    eve.goto(f"{live_server.url}/proposals/{confirmation.pk}/")
+    assert_same_weight(eve, "Bleiben", "Rückversetzung beantragen")
+    check_page(eve, screenshot_dir, "71-retroactive-de")
+
+    eve.get_by_label("Sprache").select_option("en")
+    eve.get_by_role("button", name="Sprache ändern").click()
+    expect(eve).to_have_url(re.compile(rf"/proposals/{confirmation.pk}/$"))
+    expect(eve.get_by_role("button", name="Stay", exact=True)).to_be_visible()
+    employee.refresh_from_db()
+    assert employee.language == "en"  # her own setting now wins over her browser's German

@@ -22,9 +22,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from assignments.deadlines import minimum_deadline
-from assignments.demo_hr import seed_hr_demo
 from assignments.models import Campaign, Proposal
 from assignments.services import propose_retroactive_confirmation, propose_transfer
+from datause.demo import seed_purposes
+from demo.hr import seed_hr_demo
 from people.models import Employee, Team
 from people.roles import HR_GROUP
 
@@ -228,4 +229,6 @@ class Command(BaseCommand):
             hr_user=people["hr@demo.test"].user, now=timezone.now(), password=DEMO_PASSWORD
         )
         created += int(bool(hr_demo.get("created")))
+        # Data use: one published purpose (keystrokes and screenshots for model training).
+        seed_purposes(owner=people["hr@demo.test"])
         return created
