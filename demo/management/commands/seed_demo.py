@@ -29,6 +29,15 @@ from demo.hr import seed_hr_demo
 from people.models import Employee, Team
 from people.roles import HR_GROUP
 
+# The structured facts people compare offers by (part of the hashed terms).
+DEMO_FACTS = {
+    "grade": "Senior Engineer (L5), unchanged",
+    "pay_band_change": "none",
+    "location": "Berlin office or remote, as today",
+    "new_manager": "Priya Raman, Applied AI lead",
+    "expected_duration": "12 months, then a review with you",
+}
+
 DEMO_PASSWORD = "portal-demo"  # demo only: the command refuses to run unless DJANGO_DEBUG=1
 
 TEAMS = [
@@ -206,6 +215,7 @@ class Command(BaseCommand):
                     campaign=campaign,
                     start_date=start,
                     response_deadline=deadline,
+                    **DEMO_FACTS,
                 )
                 created += 1
         eve = people["employee@demo.test"]
