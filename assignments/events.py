@@ -25,8 +25,10 @@ def _proposal(p) -> dict:
 
 
 def proposals_created(proposals) -> None:
+    # Keys are new: these proposals were created a moment ago, in this transaction.
     record_events(
-        [("proposal.created", f"proposal.created:{p.pk}", _proposal(p)) for p in proposals]
+        [("proposal.created", f"proposal.created:{p.pk}", _proposal(p)) for p in proposals],
+        keys_are_new=True,
     )
 
 
@@ -66,7 +68,8 @@ def proposals_expired(rows: list[dict], *, now) -> None:
                 },
             )
             for r in rows
-        ]
+        ],
+        keys_are_new=True,  # a proposal expires once, under the sweep's conditional update
     )
 
 

@@ -1,5 +1,6 @@
 """Write outbox events inside a change's transaction; dispatch them from a periodic task."""
 
+import json
 import logging
 from datetime import datetime
 
@@ -22,15 +23,35 @@ def record_event(*, topic: str, key: str, payload: dict) -> None:
     )
 
 
-def record_events(events: list[tuple[str, str, dict]]) -> None:
-    """`record_event` for many (topic, key, payload) at once, e.g. a whole campaign."""
+def record_events(events: list[tuple[str, str, dict]], *, keys_are_new: bool = False) -> None:
+    """`record_event` for many (topic, key, payload) at once, e.g. a whole campaign.
+
+    A caller that knows its keys are new (a proposal is created once, expires once, under a
+    conditional update in the same transaction) passes `keys_are_new`: on PostgreSQL the rows
+    are then COPYed in, several times faster than a multi-row INSERT for the expiry sweep;
+    a duplicate would fail loudly on the unique key instead of being skipped.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("record_events must run inside the change's transaction.atomic()")
+    if keys_are_new and connection.vendor == "postgresql":
+        _copy(events)
+        return
     OutboxEvent.objects.bulk_create(
         [OutboxEvent(topic=t, key=k, payload=p) for t, k, p in events],
         ignore_conflicts=True,
         batch_size=2000,
     )
+
+
+def _copy(events) -> None:
+    now = timezone.now()
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    with connection.cursor() as cursor:
+        columns = "topic, key, payload, created_at, attempts, last_error"
+        table = OutboxEvent._meta.db_table
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for topic, key, payload in events:
+                copy.write_row((topic, key, dumps(payload), now, 0, ""))
 
 
 def _handlers(topic: str):
