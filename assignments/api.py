@@ -17,6 +17,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.authentication import acting_user
 from api.errors import problem
 from api.idempotency import idempotent
 from api.permissions import is_api_client
@@ -29,15 +30,6 @@ from people.roles import is_hr
 
 BULK_LIMIT = 10_000
 JOINS = ("employee", "from_team", "to_team", "campaign", "proposed_by")
-
-
-def _actor(request):
-    """Who acts: the person signed in, or the API key's own service account."""
-    from django.contrib.auth import get_user_model
-
-    if is_api_client(request.user):
-        return get_user_model().objects.get(pk=request.user.user_id)
-    return request.user
 
 
 def visible_proposals(user):
@@ -110,7 +102,7 @@ def _propose(request, data) -> Proposal:
     return services.propose_transfer(
         employee=employee,
         to_team=data["to_team"],
-        actor=_actor(request),
+        actor=acting_user(request),
         role_description=data["role_description"],
         data_labelling_percent=data["data_labelling_percent"],
         start_date=data["start_date"],
@@ -171,7 +163,7 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         incoming.is_valid(raise_exception=True)
         proposal = services.withdraw_proposal(
             proposal=self._managed(pk),
-            actor=_actor(request),
+            actor=acting_user(request),
             reason=incoming.validated_data["reason"],
         )
         return Response(ProposalSerializer(proposal).data)
@@ -188,7 +180,7 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         incoming.is_valid(raise_exception=True)
         proposal = services.extend_deadline(
             proposal=self._managed(pk),
-            actor=_actor(request),
+            actor=acting_user(request),
             new_deadline=incoming.validated_data["response_deadline"],
             reason=incoming.validated_data["reason"],
         )

@@ -22,14 +22,6 @@ def newest_version_of(slug: str) -> DataUsePurpose | None:
     )
 
 
-def own_records(user, purpose: DataUsePurpose) -> QuerySet[ConsentRecord]:
-    """The person's own records about one purpose version, newest first. Only ever called
-    with the signed-in user: a data-use choice is shown to nobody else."""
-    return ConsentRecord.objects.filter(
-        subject=user, about_kind=DATA_USE, about_id=purpose.about_id
-    ).order_by("-id")
-
-
 def own_latest_records(user, purposes) -> dict[str, ConsentRecord]:
     """The person's newest record per purpose version (about_id -> record), in one query."""
     about_ids = [p.about_id for p in purposes]

@@ -125,10 +125,6 @@ def _fits(value: int, kind: str, delta: int, k: int) -> bool:
     return delta == 0  # a published cell cannot move at all
 
 
-def _kind_if_hidden(value: int, k: int) -> str:
-    return SMALL if value < k else COMPLEMENT
-
-
 _WIDER = {"": (SMALL, COMPLEMENT, WITHHELD), SMALL: (SMALL, WITHHELD),
           COMPLEMENT: (COMPLEMENT, WITHHELD), WITHHELD: (WITHHELD,)}  # fmt: skip
 

@@ -4,7 +4,6 @@ A key manages the endpoints it created; an admin's session sees all. The secret 
 response only when it is created or rotated.
 """
 
-from django.contrib.auth import get_user_model
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import routers, serializers, status, viewsets
@@ -12,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from api.authentication import acting_user
 from api.idempotency import idempotent
 from api.permissions import is_api_client
 from webhooks import services, tasks
@@ -42,12 +42,6 @@ class DeliverySerializer(serializers.ModelSerializer):
         model = WebhookDelivery
         fields = ["id", "message_id", "topic", "state", "attempts", "last_status", "created_at"]
         read_only_fields = fields
-
-
-def _user(request):
-    if is_api_client(request.user):
-        return get_user_model().objects.get(pk=request.user.user_id)
-    return request.user
 
 
 @extend_schema_view(
@@ -91,7 +85,7 @@ class WebhookEndpointViewSet(viewsets.ModelViewSet):
         endpoint, secret = services.create_endpoint(
             url=data["url"],
             events=data["events"],
-            created_by=_user(request),
+            created_by=acting_user(request),
             owner_email=data.get("owner_email", ""),
             description=data.get("description", ""),
         )

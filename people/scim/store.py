@@ -49,7 +49,6 @@ from django.utils.text import slugify
 from pydantic import EmailStr, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 from scim2_models import (
-    Context,
     InvalidValueException,
     NotFoundException,
     UniquenessException,
@@ -688,7 +687,3 @@ def delete_group(team: Team, client: Client) -> None:
     record = record_of(team) or ScimRecord(team=team)
     record.deleted_at = record.updated_at = timezone.now()
     record.save()
-
-
-def dump(resource, context: Context, parameters=None) -> dict:
-    return resource.model_dump(scim_ctx=context, response_parameters=parameters)

@@ -7,10 +7,6 @@ from people.scim import views
 app_name = "scim"
 
 
-def _collection(kind):
-    return views.CollectionView.as_view(kind=kind)
-
-
 urlpatterns = [
     re_path(
         r"^ServiceProviderConfig/?$",
