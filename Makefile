@@ -48,7 +48,13 @@ run: $(VENV)/.installed-run
 		set +m; trap "kill -TERM $$! 2>/dev/null; wait" EXIT; trap "exit 130" INT TERM HUP; \
 		$(PY) manage.py runserver $(HOST):$(PORT) --noreload >/dev/null'
 
-test: $(VENV)/.installed-test
+# The single sign-on tests sign in through a real OpenID Connect provider (panva's oidc-provider,
+# pinned in tests/sso/provider/package-lock.json), installed from the npm registry.
+SSO_PROVIDER := tests/sso/provider
+$(SSO_PROVIDER)/node_modules/.package-lock.json: $(SSO_PROVIDER)/package-lock.json
+	npm ci --prefix $(SSO_PROVIDER) --no-audit --no-fund --loglevel error
+
+test: $(VENV)/.installed-test $(SSO_PROVIDER)/node_modules/.package-lock.json
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) tests/check_services.py
 	DJANGO_DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -6,4 +6,9 @@ class ApiConfig(AppConfig):
     verbose_name = "API"
 
     def ready(self):
-        from api import schema  # noqa: F401  (registers the Bearer key scheme for OpenAPI)
+        from api import (
+            keys,
+            schema,  # noqa: F401  (registers the Bearer key scheme for OpenAPI)
+        )
+
+        keys.guard_key_caches()

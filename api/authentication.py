@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from rest_framework import authentication, exceptions
 
-from api.keys import find_active
+from api import coherence
+from api.keys import KEY_PREFIX, _digest, find_active, find_active_by_digest, key_tag
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,30 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'
+
+
+def client_for_secret(secret: str) -> ApiClient | None:
+    """The principal of an active key, from this process' cache when it may be used
+    (api.coherence: a revocation is seen by every process before it commits), else from the
+    database. For hot read paths that are not DRF views (the consent check)."""
+    if not secret.startswith(KEY_PREFIX):
+        return None
+    digest = _digest(secret)
+    cache = coherence.local()
+    epoch = 0
+    if cache is not None:
+        epoch = cache.epoch  # before the database read: a fill racing a revocation is dropped
+        client = cache.get(("k", digest))
+        if client is not coherence.MISSING:
+            return client
+    found = find_active_by_digest(digest)
+    if found is None:
+        return None  # unknown keys are not cached: guessing fills no memory
+    key_id, name, user_id, scopes = found
+    client = ApiClient(key_id=key_id, name=name, user_id=user_id, scopes=frozenset(scopes))
+    if cache is not None:
+        cache.put(("k", digest), client, [key_tag(digest)], epoch)
+    return client
 
 
 def acting_user(request):

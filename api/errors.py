@@ -5,6 +5,7 @@ ValidationError -> 400 with per-field errors, PermissionDenied -> 403, missing -
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -65,6 +66,8 @@ def exception_handler(exc, context):
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
         return problem(400, "The request has invalid fields.", slug="validation", errors=errors)
+    if isinstance(exc, RequestDataTooBig):
+        return problem(413, "The request body is too large; send fewer items per request.")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -2,6 +2,10 @@
 nothing new; the same key with another body is 422; a duplicate while the first is still
 running is 409.
 
+Records are kept for settings.PORTAL_IDEMPOTENCY_RETENTION_HOURS (24 h by default, as Stripe
+does): a retry within that window is answered from the record; after it, the key is free again
+and the request runs anew. `prune_idempotency_records` (every hour from beat) deletes older ones.
+
 The claim is an insert committed before the work starts, so two concurrent requests with one
 key cannot both run: the second finds the claim and answers 409. A failed request (an
 exception or a 5xx) releases its claim, so the client may retry with the same key.
@@ -10,8 +14,11 @@ exception or a 5xx) releases its claim, so the client may retry with the same ke
 import functools
 import hashlib
 import json
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework.response import Response
 
 from api.authentication import ApiClient
@@ -81,3 +88,23 @@ def idempotent(post):
         return response
 
     return wrapper
+
+
+def prune_idempotency_records(*, now: datetime | None = None, chunk: int = 5000) -> int:
+    """Delete records older than the retention window; returns how many.
+
+    Claims still marked in progress go too: their request died without releasing them (a
+    killed process), and its key must not answer 409 for ever. Deleted in chunks, so a large
+    backlog never holds one long lock on the table.
+    """
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.PORTAL_IDEMPOTENCY_RETENTION_HOURS)
+    deleted = 0
+    while True:
+        ids = list(
+            IdempotencyRecord.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[
+                :chunk
+            ]
+        )
+        if not ids:
+            return deleted
+        deleted += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]

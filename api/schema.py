@@ -58,6 +58,13 @@ class ScopedAutoSchema(AutoSchema):
         return text
 
 
+def _untyped(schema: dict) -> bool:
+    """No schema, or OpenApiTypes.OBJECT: nothing a view said about the body's shape."""
+    return not schema or (
+        schema.get("type") == "object" and "properties" not in schema and "$ref" not in schema
+    )
+
+
 def add_errors_and_idempotency(result, generator, request, public):
     """Postprocessing hook: document the error shape and the POST header everywhere."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
@@ -66,11 +73,24 @@ def add_errors_and_idempotency(result, generator, request, public):
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             responses = operation.setdefault("responses", {})
-            codes = COMMON_ERRORS + (WRITE_ERRORS if method == "post" else ())
+            codes = COMMON_ERRORS + {"post": WRITE_ERRORS, "patch": (409,)}.get(method, ())
             for code in codes:
                 responses.setdefault(
                     str(code), {"description": TITLES[code], "content": {PROBLEM: {"schema": ref}}}
                 )
+            for code, response in responses.items():
+                # An error a view documents without a schema of its own (a description, an
+                # example) is a problem body too; one with its own schema is left as it is.
+                content = response.get("content") or {}
+                untyped = all(_untyped(c.get("schema") or {}) for c in content.values())
+                if code.isdigit() and int(code) >= 400 and PROBLEM not in content and untyped:
+                    examples = next(
+                        (c["examples"] for c in content.values() if "examples" in c), None
+                    )
+                    problem_content = {"schema": ref}
+                    if examples:
+                        problem_content["examples"] = examples
+                    response["content"] = {PROBLEM: problem_content}
             if method == "post":
                 operation.setdefault("parameters", []).append(
                     {

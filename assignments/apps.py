@@ -25,5 +25,7 @@ class AssignmentsConfig(AppConfig):
                 terms_reader="assignments.terms.may_read",
                 # One name for one act: a retroactive confirmation's opt-out is its undraft.
                 decision_label="assignments.emails.decision_label",
+                # verify_ledger compares each proposal's state with its latest ledger action.
+                state_checker="assignments.ledger_check.proposals_disagreeing_with_ledger",
             )
         )

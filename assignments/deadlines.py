@@ -1,8 +1,11 @@
 """The response window: how short it may be, how it may change, and working-day arithmetic.
 
 Monday to Friday are working days. A window has a minimum length
-(PORTAL_MIN_RESPONSE_WORKING_DAYS, default 5); it may be extended, never shortened; and a
-deadline never falls after the start date of the move it is about.
+(PORTAL_MIN_RESPONSE_WORKING_DAYS, default 5); it may be extended (by at least a day at a
+time, so each notice of a new deadline tells of a real change), never shortened; and a
+deadline never falls after the start date of the move it is about. Deadlines and start dates
+lie within a horizon (PORTAL_MAX_HORIZON_DAYS, default 730): a proposal for the year 9999 is
+a typing mistake, and a window that long would keep the person's answer open forever.
 """
 
 from datetime import date, datetime, timedelta
@@ -34,6 +37,49 @@ def working_days_between(start: date, end: date) -> int:
     return days
 
 
+# A deadline moves by at least this much: extending by a minute would be a notice about nothing.
+MIN_EXTENSION = timedelta(days=1)
+
+
+def latest_date(now: datetime | None = None) -> date:
+    """The last day a deadline or start date may fall on, for a change made at `now`."""
+    return timezone.localdate(now or timezone.now()) + timedelta(
+        days=settings.PORTAL_MAX_HORIZON_DAYS
+    )
+
+
+def _beyond_horizon(day: date, now: datetime | None, what: str) -> str | None:
+    latest = latest_date(now)
+    if day <= latest:
+        return None
+    return _(
+        "%(what)s is too far ahead: choose a day up to %(days)s days from today "
+        "(%(latest)s at the latest)."
+    ) % {
+        "what": what,
+        "days": settings.PORTAL_MAX_HORIZON_DAYS,
+        "latest": formats.date_format(latest),
+    }
+
+
+def horizon_errors(
+    *, response_deadline: datetime | None = None, start_date: date | None = None, now=None
+) -> dict:
+    """Field errors for a deadline or start date beyond the horizon (empty when fine)."""
+    errors = {}
+    if response_deadline is not None:
+        beyond = _beyond_horizon(
+            timezone.localdate(response_deadline), now, _("The response deadline")
+        )
+        if beyond:
+            errors["response_deadline"] = beyond
+    if start_date is not None:
+        beyond = _beyond_horizon(start_date, now, _("The start date"))
+        if beyond:
+            errors["start_date"] = beyond
+    return errors
+
+
 def minimum_deadline(now: datetime | None = None) -> datetime:
     """The earliest response deadline allowed for a proposal made at `now`."""
     return add_working_days(now or timezone.now(), settings.PORTAL_MIN_RESPONSE_WORKING_DAYS)
@@ -47,6 +93,9 @@ def new_window_errors(
     *, response_deadline: datetime, start_date: date, now: datetime, retroactive: bool
 ) -> dict:
     """Field errors for a new proposal's window (empty when it is fine)."""
+    too_far = horizon_errors(response_deadline=response_deadline, start_date=start_date, now=now)
+    if too_far:
+        return too_far
     earliest = minimum_deadline(now)
     if response_deadline < earliest:
         return {
@@ -67,7 +116,12 @@ def new_window_errors(
 
 
 def extension_errors(
-    *, current: datetime, new: datetime, start_date: date, retroactive: bool
+    *,
+    current: datetime,
+    new: datetime,
+    start_date: date,
+    retroactive: bool,
+    now: datetime | None = None,
 ) -> dict:
     """Field errors for moving an open window's deadline to `new` (empty when allowed)."""
     if new <= current:
@@ -77,6 +131,16 @@ def extension_errors(
             )
             % {"deadline": _when(current)}
         }
+    if new - current < MIN_EXTENSION:
+        return {
+            "response_deadline": _(
+                "Extend a deadline by at least a day: choose %(earliest)s or later."
+            )
+            % {"earliest": _when(current + MIN_EXTENSION)}
+        }
+    too_far = horizon_errors(response_deadline=new, now=now)
+    if too_far:
+        return too_far
     if not retroactive and timezone.localdate(new) > start_date:
         return {
             "response_deadline": _(

@@ -44,6 +44,14 @@ def _proposal_url(proposal_id: int) -> str:
     return reverse("assignments:proposal", args=[proposal_id])
 
 
+def _proposal_urls():
+    """id -> the proposal page's URL, with one reverse() for a whole batch (reverse() per
+    proposal was most of the cost of telling 7,000 people at once)."""
+    marker = 987654321
+    head, tail = reverse("assignments:proposal", args=[marker]).rsplit(str(marker), 1)
+    return lambda proposal_id: f"{head}{int(proposal_id)}{tail}"
+
+
 def _team_url() -> str:
     return reverse("assignments:team_proposals")
 
@@ -82,6 +90,7 @@ def _proposal_context(p: Proposal) -> dict:
 def proposals_arrived(proposals: list[Proposal], *, proposer, keys_are_new: bool = False) -> None:
     """Tell each person about their new proposal (one, or a whole campaign at once)."""
     proposer_name = display_name(proposer)
+    url = _proposal_urls()
     notify_many(
         [
             NotificationSpec(
@@ -89,7 +98,7 @@ def proposals_arrived(proposals: list[Proposal], *, proposer, keys_are_new: bool
                 kind=Kind.PROPOSAL_ARRIVED,
                 dedupe_key=f"proposal_arrived:{p.pk}",
                 context={**_proposal_context(p), "proposer_name": proposer_name},
-                url=_proposal_url(p.pk),
+                url=url(p.pk),
                 created_at=p.created_at,
             )
             for p in proposals

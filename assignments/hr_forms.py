@@ -1,6 +1,7 @@
 """Forms of the HR workspace. They parse input (a CSV file into numbered rows included); the
 rules live in `assignments.services`."""
 
+import copy
 import csv
 import io
 from datetime import timedelta
@@ -8,12 +9,16 @@ from datetime import timedelta
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from assignments import hr_selectors
 from assignments.deadlines import minimum_deadline
+from assignments.forms import ProposeTransferForm
 from assignments.models import Campaign
 from assignments.services import RetroactiveRow
+from assignments.services.proposing import FACTS
 from people.models import Employee, Team
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -155,19 +160,77 @@ class AudienceTeamsForm(DestinationMixin, forms.Form):
         self.add_destination(campaign)
 
 
+class ManagerSearchInput(forms.TextInput):
+    """A text field that asks the server for matching managers as HR types (htmx), shown in
+    the live region after it (templates/hr/_manager_picker.html). Without JavaScript it is a
+    plain text field: the form then resolves what was typed when it is submitted."""
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "hx-get": reverse_lazy("hr:manager_suggestions"),
+                "hx-trigger": "input changed delay:250ms, search",
+                "hx-target": "#manager-suggestions",
+                "hx-swap": "innerHTML",
+                "aria-controls": "manager-suggestions",
+                **(attrs or {}),
+            }
+        )
+
+
 class AudienceManagerForm(DestinationMixin, forms.Form):
-    manager = forms.ModelChoiceField(
-        queryset=Employee.objects.none(),
+    """A manager by search, not a <select> of every manager: part of a name, an email or an
+    employee id. A suggestion HR picked arrives as `pick` (its id); otherwise an exact email
+    or employee id, or a name only one manager has, is enough. Anything else is answered
+    with the matches to pick from, so it works without JavaScript too."""
+
+    manager = forms.CharField(
         label=_("Everyone reporting directly to"),
+        max_length=254,
+        help_text=_(
+            "Type part of their name, or their email or employee id, then pick them from the "
+            "matches."
+        ),
+        widget=ManagerSearchInput(),
     )
 
-    def __init__(self, *args, campaign, managers, **kwargs):
+    def __init__(self, *args, campaign, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["manager"].queryset = managers
-        self.fields["manager"].label_from_instance = lambda m: (
-            _("%(name)s (%(count)s direct reports)") % {"name": m.name, "count": m.report_count}
-        )
+        self.matches: list[Employee] = []
+        self.picked_pk = None
+        self.pick_name = self.add_prefix("pick")
+        self.suggestion_limit = hr_selectors.MANAGER_SUGGESTIONS
+        self.min_chars = hr_selectors.MANAGER_QUERY_MIN_CHARS
         self.add_destination(campaign)
+
+    def clean(self):
+        cleaned = super().clean()
+        typed = cleaned.get("manager")
+        if typed is None:
+            return cleaned
+        pick = str(self.data.get(self.add_prefix("pick"), ""))
+        manager = hr_selectors.manager_by_pk(int(pick)) if pick.isdigit() else None
+        manager = manager or hr_selectors.manager_by_identifier(typed)
+        if manager is None:
+            self.matches = hr_selectors.manager_suggestions(typed)
+            named = [m for m in self.matches if m.name.casefold() == typed.casefold()]
+            if len(named) == 1 and len(self.matches) == 1:
+                manager = named[0]
+        if manager is None:
+            if self.matches:
+                message = _("Several managers match “%(typed)s”: pick one below.")
+            else:
+                message = _(
+                    "No manager with active direct reports matches “%(typed)s”. Try part of "
+                    "their name, or their email or employee id."
+                )
+            self.add_error("manager", message % {"typed": typed})
+            return cleaned
+        self.picked_pk = manager.pk
+        cleaned["manager"] = manager
+        return cleaned
 
 
 def read_csv(upload, *, columns: int) -> list[list[str]]:
@@ -280,8 +343,16 @@ class OfferPlacementForm(forms.Form):
         label=_("Answer by"), widget=DateTimeLocalInput(), input_formats=[DATETIME_LOCAL]
     )
 
-    def __init__(self, *args, teams, seats, **kwargs):
+    def __init__(self, *args, teams, seats, contact=("", ""), **kwargs):
         super().__init__(*args, **kwargs)
+        # The same structured facts, asked the same way, as a manager's transfer proposal
+        # (assignments.forms): an offer is a proposal, and people compare offers by them.
+        for name in FACTS:
+            self.fields[name] = copy.deepcopy(ProposeTransferForm.base_fields[name])
+        self.fields["contact_name"].initial, self.fields["contact_email"].initial = contact
+        self.order_fields(
+            ["to_team", "role_description", "data_labelling_percent", *FACTS, "start_date"]
+        )
         field = self.fields["to_team"]
         field.queryset = Team.objects.filter(pk__in=[t.pk for t in teams])
         labels = {

@@ -9,7 +9,19 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import CharField, Count, Min, Prefetch, Q, QuerySet, Value
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -154,13 +166,51 @@ def campaign_progress(campaign: Campaign) -> Progress:
     )
 
 
-def managers() -> QuerySet[Employee]:
-    """People with at least one active direct report: the "by manager" audience choice."""
-    return (
-        Employee.objects.filter(is_active=True, reports__is_active=True)
-        .annotate(report_count=Count("reports", filter=Q(reports__is_active=True)))
-        .order_by("name")
+MANAGER_SUGGESTIONS = 10  # the picker shows at most this many matches at a time
+MANAGER_QUERY_MIN_CHARS = 2
+
+
+def _with_report_count(people: QuerySet[Employee]) -> QuerySet[Employee]:
+    """Only people with an active direct report, each with how many (one subquery each, so
+    the cost follows the few matches shown, not the whole organisation)."""
+    reports = (
+        Employee.objects.filter(manager=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("manager")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
+    return (
+        people.filter(is_active=True)
+        .filter(Exists(Employee.objects.filter(manager=OuterRef("pk"), is_active=True)))
+        .annotate(report_count=Subquery(reports, output_field=IntegerField()))
+    )
+
+
+def manager_suggestions(query: str) -> list[Employee]:
+    """The managers the picker suggests for what HR typed: part of a name, or the start of an
+    email, or an employee id; alphabetical, at most MANAGER_SUGGESTIONS."""
+    query = " ".join(query.split())
+    if len(query) < MANAGER_QUERY_MIN_CHARS:
+        return []
+    matches = Employee.objects.filter(
+        Q(name__icontains=query) | Q(email__istartswith=query) | Q(external_id__iexact=query)
+    )
+    return list(_with_report_count(matches).order_by("name", "pk")[:MANAGER_SUGGESTIONS])
+
+
+def manager_by_pk(pk: int) -> Employee | None:
+    """A suggestion HR picked (by its id), if that person still has active reports."""
+    return _with_report_count(Employee.objects.filter(pk=pk)).first()
+
+
+def manager_by_identifier(query: str) -> Employee | None:
+    """The manager with exactly this email or employee id (the picker's plain fallback)."""
+    query = query.strip()
+    if not query:
+        return None
+    exact = Employee.objects.filter(Q(email__iexact=query) | Q(external_id=query))
+    return _with_report_count(exact).order_by("pk").first()
 
 
 def members_of(teams) -> QuerySet[Employee]:

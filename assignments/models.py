@@ -132,6 +132,18 @@ class Proposal(models.Model):
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proposals_made"
     )
+    # The person's account when the proposal was made, recorded by the database on every
+    # insert and never changed (assignments/migrations/0008): only that account may decide,
+    # and the move guard binds to it, whatever the employee's account link says later.
+    subject_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        db_index=False,
+        related_name="+",
+    )
     campaign = models.ForeignKey(
         Campaign, on_delete=models.PROTECT, null=True, blank=True, related_name="proposals"
     )

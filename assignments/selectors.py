@@ -31,6 +31,13 @@ def inbox_for(employee: Employee) -> QuerySet[Proposal]:
     )
 
 
+def inbox_list_for(employee: Employee) -> QuerySet[Proposal]:
+    """The inbox's list: the same proposals in the same order, joined only to the team each
+    would move the person to (all the list shows). Every page view of every employee runs
+    it, so it carries no joins the list does not read."""
+    return inbox_for(employee).select_related(None).select_related("to_team")
+
+
 def proposals_visible_to(user) -> QuerySet[Proposal]:
     """The employee's own, a manager's direct reports' and their own proposals; HR sees all."""
     qs = Proposal.objects.select_related(*_JOINS)
@@ -67,7 +74,9 @@ def employees_without_consent_on_record() -> QuerySet[Employee]:
     """People moved before the portal who never confirmed: listed, never counted as consenting."""
     return (
         Employee.objects.filter(
-            proposals__kind=Proposal.Kind.RETROACTIVE, proposals__state=Proposal.State.EXPIRED
+            # Expired in silence or withdrawn by HR: either way they never confirmed.
+            proposals__kind=Proposal.Kind.RETROACTIVE,
+            proposals__state__in=(Proposal.State.EXPIRED, Proposal.State.WITHDRAWN),
         )
         .exclude(
             proposals__kind=Proposal.Kind.RETROACTIVE, proposals__state=Proposal.State.EFFECTIVE

@@ -26,4 +26,5 @@ urlpatterns = [
     path("hr/placements/", hr.placements, name="placements"),
     path("hr/placements/<int:pk>/offer/", hr.offer_placement, name="offer_placement"),
     path("hr/leave/", hr.leave, name="leave"),
+    path("hr/managers/suggestions/", hr.manager_suggestions, name="manager_suggestions"),
 ]

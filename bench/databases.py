@@ -42,6 +42,15 @@ def exists(name: str) -> bool:
 
 
 @functools.cache
+def _ledger_master_key() -> str:
+    """A bench-only master key for sealed private reasons, one per bench run (consent.crypto)."""
+    import base64
+    import os
+
+    return base64.b64encode(os.urandom(32)).decode("ascii")
+
+
+@functools.cache
 def _receipt_signing_key() -> str:
     """A bench-only Ed25519 receipt signing key, one per bench run (consent.signing)."""
     from cryptography.hazmat.primitives import serialization
@@ -67,6 +76,7 @@ def django_env(database: str) -> dict:
         DJANGO_DEBUG="0",  # production-like: no query log growing in memory, no debug pages
         DJANGO_SECRET_KEY="bench-only-secret-not-for-production",
         PORTAL_RECEIPT_SIGNING_KEYS=_receipt_signing_key(),  # required with debug off
+        PORTAL_LEDGER_MASTER_KEY=_ledger_master_key(),  # required with debug off
         DJANGO_SECURE_COOKIES="0",
         PYTHONPATH=str(ROOT),
     )

@@ -38,10 +38,11 @@ def children(pid: int) -> list[int]:
 class Gunicorn:
     """The portal under gunicorn, 2 sync workers, access log with per-request server time."""
 
-    def __init__(self, database: str, workdir: Path):
+    def __init__(self, database: str, workdir: Path, env: dict | None = None):
         self.database = database
         self.access_log = workdir / "access.log"
         self.error_log = workdir / "gunicorn.log"
+        self.env = env or {}  # on top of the bench's own (e.g. a setting one row changes)
         self.proc = None
 
     def __enter__(self):
@@ -56,7 +57,7 @@ class Gunicorn:
                 "--backlog", "256",
             ],
             cwd=ROOT,
-            env=django_env(self.database),
+            env={**django_env(self.database), **self.env},
         )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -111,12 +112,22 @@ class Gunicorn:
         return times, bad
 
 
-def wrk(kind: str, targets: Path, seconds: int, connections: int = CONNECTIONS) -> dict:
-    env = dict(os.environ, BENCH_TARGETS=str(targets), BENCH_KIND=kind, BENCH_MAX_REQUESTS="50000")
+def wrk(
+    kind: str,
+    targets: Path,
+    seconds: int,
+    connections: int = CONNECTIONS,
+    script: Path = ROOT / "bench" / "loadgen.lua",
+    env: dict | None = None,
+) -> dict:
+    env = {
+        **os.environ, "BENCH_TARGETS": str(targets), "BENCH_KIND": kind,
+        "BENCH_MAX_REQUESTS": "50000", **(env or {}),
+    }  # fmt: skip
     done = subprocess.run(
         [
             "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-            "-s", str(ROOT / "bench" / "loadgen.lua"), f"http://127.0.0.1:{PORT}",
+            "-s", str(script), f"http://127.0.0.1:{PORT}",
         ],
         env=env, capture_output=True, text=True, timeout=seconds + 60,
     )  # fmt: skip

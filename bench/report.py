@@ -4,7 +4,8 @@ import os
 
 from bench.http import CONNECTIONS
 
-ORDER = ["seed", "campaign", "sweep", "dashboard", "inbox", "proposal-page", "http-floor"]
+ORDER = ["seed", "campaign", "sweep", "dashboard", "hr-overview", "no-adverse", "inbox",
+         "proposal-page", "http-floor"]  # fmt: skip
 FULL_EMPLOYEES = 100_000
 SEED_SECONDS, SEED_RSS_MB = 180.0, 1024.0  # at 100,000 employees; time scales with size
 TARGETS = {

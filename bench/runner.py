@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import consent_check, hr_dashboards, integration
 from bench.databases import (
     ROOT,
     flush_redis,
@@ -111,6 +112,16 @@ def main(argv=None) -> int:
                 smaller = dashboards_by_size.get("10k") if label != "10k" else None
                 rows.append(dashboard_row(label, result, smaller))
                 dashboards_by_size[label] = result
+            for name in hr_dashboards.PAGES:  # the HR overview and "no adverse consequence"
+                log(f"@{label}: {name}, {hr_dashboards.REQUESTS} requests")
+                try:
+                    result = workload(database, name, "--count", str(hr_dashboards.REQUESTS))
+                except RuntimeError as exc:
+                    rows.append(error_row(name, f"{label} employees", exc))
+                    continue
+                smaller = dashboards_by_size.get(f"10k {name}") if label != "10k" else None
+                rows.append(hr_dashboards.result_row(name, label, result, smaller))
+                dashboards_by_size[f"{label} {name}"] = result
             flush_redis()
             log(f"@{label}: pages under gunicorn + wrk")
             workdir = Path(tmp) / label
@@ -123,9 +134,17 @@ def main(argv=None) -> int:
             smaller = pages_by_size.get("10k") if label != "10k" else None
             rows.extend(page_rows(label, pages, smaller))
             pages_by_size[label] = pages
+            flush_redis()
+            rows.extend(consent_check.rows(database, label, args.quick, workdir / "check"))
+            # Last: they add people (SCIM) and proposals the rows above must not see.
+            flush_redis()
+            rows.extend(integration.rows(database, label, args.quick, args.repeat, workdir))
         flush_redis()
     growth(rows)
-    rows.sort(key=lambda r: ORDER.index(r["workload"]))
+    after_dashboard = ORDER.index("dashboard") + 1
+    order = ORDER[:after_dashboard] + integration.ROWS + ORDER[after_dashboard:]
+    order += consent_check.ROWS
+    rows.sort(key=lambda r: order.index(r["workload"]))
     RESULTS.write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))
     for r in rows:

@@ -23,6 +23,7 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from assignments.terms import render
+from consent import crypto
 from consent.ledger import Chain, sha256_of
 from consent.terms import document_for
 from people.roles import HR_GROUP
@@ -197,6 +198,7 @@ class Seeder:
                 "assignments_proposal",
                 "assignments_move",
                 "consent_consentrecord",
+                "consent_subjectkey",
             ):
                 conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -347,10 +349,23 @@ class Seeder:
                 .copy(
                     "COPY consent_consentrecord (id, subject_id, about_kind, about_id, action, "
                     "terms_sha256, terms_version, actor_id, channel, recorded_at, ip_address, "
-                    "user_agent, private_reason, prev_hash, hash) FROM STDIN"
+                    "user_agent, reason_key_id, reason_ciphertext, seq, format, legacy_hash, "
+                    "prev_hash, hash) FROM STDIN"
                 )
             )
             proposals, events, ledger = CopyStream(p_copy), CopyStream(e_copy), CopyStream(l_copy)
+            # Reasons are sealed like the services seal them: a data key per person who gave
+            # one (consent.crypto), its rows copied in before the ledger commits.
+            keys: dict[int, tuple[int, bytes, bytes, str]] = {}
+
+            def sealed(user, why):
+                if not why:
+                    return None, ""
+                if user not in keys:
+                    data_key, wrapped, master_id = crypto.new_data_key(user)
+                    keys[user] = (len(keys) + 1, data_key, wrapped, master_id)
+                key_id, data_key, _, _ = keys[user]
+                return key_id, crypto.seal(why, data_key=data_key, subject_id=user, key_id=key_id)
 
             def record(user, about_kind, about_id, action, terms, version, at, web=True, why=""):
                 nonlocal record_id
@@ -368,14 +383,15 @@ class Seeder:
                     if web
                     else None,
                     "user_agent": USER_AGENT if web else "",
-                    "private_reason": why,
                 }
+                fields["reason_key_id"], fields["reason_ciphertext"] = sealed(user, why)
                 chain.append(fields)
                 record_id += 1
                 ledger.row(
                     record_id, user, about_kind, fields["about_id"], action, terms, version,
                     fields["actor_id"], fields["channel"], at, fields["ip_address"],
-                    fields["user_agent"], why, fields["prev_hash"], fields["hash"],
+                    fields["user_agent"], fields["reason_key_id"], fields["reason_ciphertext"],
+                    fields["seq"], fields["format"], "", fields["prev_hash"], fields["hash"],
                 )  # fmt: skip
                 return record_id
 
@@ -475,8 +491,14 @@ class Seeder:
             for stream in (proposals, events, ledger):
                 stream.flush()
             copies.close()
-            # Events and records point at proposals: commit those first (the checks of the
-            # deferred foreign keys run at commit and must see them).
+            with conns[0].cursor().copy(
+                "COPY consent_subjectkey (id, subject_id, wrapped, master_key_id, created_at) "
+                "FROM STDIN"
+            ) as copy:
+                for user, (key_id, _, wrapped, master_id) in keys.items():
+                    copy.write_row([key_id, user, wrapped, master_id, org.now])
+            # Events and records point at proposals (and records at keys): commit those first
+            # (the checks of the deferred foreign keys run at commit and must see them).
             for conn in (conns[0], conns[2], conns[1]):
                 conn.commit()
         self.counts.update(proposals=proposal_count, records=record_id, events=events.count)

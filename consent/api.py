@@ -36,7 +36,7 @@ class ConsentRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_private_reason_given(self, record) -> bool:
-        return bool(record.reason_given)
+        return record.reason_given
 
 
 @extend_schema_view(
@@ -52,22 +52,9 @@ class ConsentRecordViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.serializer_class.Meta.model.objects.none()
-        from django.db.models import Case, Value, When
-        from django.db.models.fields import BooleanField
-
         user = self.request.user
-        # The reason's text never leaves the database: only whether there is one.
-        qs = (
-            ConsentRecord.objects.defer("private_reason")
-            .annotate(
-                reason_given=Case(
-                    When(private_reason="", then=Value(False)),
-                    default=Value(True),
-                    output_field=BooleanField(),
-                )
-            )
-            .order_by("-id")
-        )
+        # The database holds only the sealed reason; the API says whether there is one.
+        qs = ConsentRecord.objects.order_by("-id")
         if is_api_client(user) or user.has_perm("consent.view_consentrecord"):
             # Nobody but the person reads an individual data-use choice: collectors learn only
             # "allowed or not" through the consent check.

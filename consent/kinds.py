@@ -31,6 +31,10 @@ class Kind:
     # document calls an opt-out "undraft") says so here; None, or no hook, keeps the ledger's
     # own label for the action.
     decision_label: str = ""
+    # Dotted path of `state_checker() -> Iterable[str]`: every item of this kind whose own
+    # state disagrees with its latest ledger action, in words (`verify_ledger` runs it; the
+    # workflow compares in one query with consent.selectors.latest_action_about).
+    state_checker: str = ""
 
 
 _kinds: dict[str, Kind] = {}

@@ -13,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 GENESIS_HASH = "0" * 64
+# The chain's format (consent.ledger): 2 hashes the sealed reason and the sequence number.
+# Records written in format 1 were re-chained into format 2 once (migration 0007).
+LEDGER_FORMAT = 2
 
 
 class LedgerImmutableError(Exception):
@@ -54,7 +57,20 @@ class ConsentRecord(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.TextField(blank=True)
-    private_reason = models.TextField(blank=True)
+    # The private reason, sealed with the subject's data key (consent.crypto): the database
+    # never holds its words. Read it only through consent.selectors.private_reason_of, which
+    # opens it for the subject alone. Empty when no reason was given.
+    reason_ciphertext = models.TextField(blank=True, default="")
+    reason_key = models.ForeignKey(
+        "consent.SubjectKey", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Gapless position in the chain, from 1, hashed with the record: a checkpoint names a
+    # sequence number and its hash, so a rewrite, a missing tail or a truncation shows.
+    seq = models.PositiveBigIntegerField(unique=True)
+    format = models.PositiveSmallIntegerField(default=LEDGER_FORMAT)
+    # The hash this record had in the format before (empty for records written in this one):
+    # receipts issued before the re-chain name it as their consentReceiptID.
+    legacy_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
@@ -78,6 +94,73 @@ class ConsentRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerImmutableError("consent records are append-only")
+
+    @property
+    def reason_given(self) -> bool:
+        """Whether the person gave a reason (never what it says)."""
+        return bool(self.reason_ciphertext)
+
+
+class SubjectKey(models.Model):
+    """A person's data key for their private reasons, wrapped by the master key.
+
+    The only mutable table of the ledger: erasing a person's reasons blanks `wrapped` and sets
+    `erased_at` (consent.services.erase_private_reasons), and the sealed reasons in the ledger
+    can never be opened again. A person has at most one live key; after an erasure a new
+    reason gets a new key.
+    """
+
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    wrapped = models.BinaryField(blank=True)
+    master_key_id = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject"],
+                condition=models.Q(erased_at__isnull=True),
+                name="consent_one_live_key_per_subject",
+            )
+        ]
+
+    def __str__(self):
+        state = f"erased {self.erased_at:%Y-%m-%d}" if self.erased_at else "live"
+        return f"data key {self.pk} of {self.subject_id} ({state})"
+
+
+class LedgerEpoch(models.Model):
+    """A change of the chain's format: the head before and after re-chaining every record.
+
+    A checkpoint or receipt issued before the change names a hash of the old format; this row
+    (and each record's `legacy_hash`) explains how it became the new one. Only inserted: a
+    database trigger refuses UPDATE and DELETE.
+    """
+
+    format = models.PositiveSmallIntegerField()
+    previous_format = models.PositiveSmallIntegerField()
+    records = models.PositiveBigIntegerField()
+    old_head_hash = models.CharField(max_length=64)
+    new_head_hash = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"ledger format {self.previous_format} -> {self.format} at {self.at:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise LedgerImmutableError("ledger epochs are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerImmutableError("ledger epochs are append-only")
 
 
 class TermsDocument(models.Model):

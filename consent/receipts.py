@@ -121,7 +121,9 @@ def build_receipt(
         "jurisdiction": settings.PORTAL_JURISDICTION,
         "consentTimestamp": int(record.recorded_at.timestamp()),
         "collectionMethod": _collection_method(record.channel),
-        "consentReceiptID": record.hash,
+        # Stable for life: a record re-chained into a newer format keeps the id its receipts
+        # were issued with (its format-1 hash); records written since are named by their hash.
+        "consentReceiptID": record.legacy_hash or record.hash,
         "language": translation.get_language() or settings.LANGUAGE_CODE,
         "piiPrincipalId": subject.email or subject.get_username(),
         "piiControllers": [controller()],
@@ -164,9 +166,12 @@ def build_receipt(
             "channel": record.channel,
             "ipAddress": record.ip_address,
             "userAgent": record.user_agent,
-            "privateReasonGiven": bool(record.private_reason),
+            "privateReasonGiven": record.reason_given,
             "recordHash": record.hash,
             "previousRecordHash": record.prev_hash,
+            # The record's place in the chain: a checkpoint names sequence numbers too.
+            "recordSequence": record.seq,
+            "ledgerFormat": record.format,
             # ISO/IEC TS 27560: how to withdraw, and the history of this consent.
             "withdrawalMethod": withdrawal_method(record, what, withdraw_url or policy_url),
             "eventHistory": event_history(record),

@@ -1,4 +1,4 @@
-"""The only code that writes to the consent ledger."""
+"""The only code that writes to the consent ledger (and erases a person's private reasons)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -6,8 +6,9 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from consent.ledger import Chain
-from consent.models import GENESIS_HASH, ConsentRecord
+from consent import crypto
+from consent.ledger import Chain, Head, head
+from consent.models import ConsentRecord, SubjectKey
 
 # Arbitrary constant naming the ledger's PostgreSQL advisory lock ("Cons").
 _LEDGER_LOCK_KEY = 0x436F6E73
@@ -25,8 +26,8 @@ class RequestContext:
 SYSTEM_CONTEXT = RequestContext(channel=ConsentRecord.Channel.SYSTEM)
 
 
-def _lock_ledger_head() -> str:
-    """Serialise appends so every record links to the one before; return the head's hash.
+def _lock_ledger() -> None:
+    """Serialise appends (and erasures) so every record links to the one before.
 
     On PostgreSQL a transaction-scoped advisory lock does it; SQLite transactions start
     IMMEDIATE (see settings), which already serialises writers.
@@ -34,8 +35,17 @@ def _lock_ledger_head() -> str:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LEDGER_LOCK_KEY])
-    last = ConsentRecord.objects.order_by("-id").values_list("hash", flat=True).first()
-    return last or GENESIS_HASH
+
+
+def _lock_ledger_head() -> Head:
+    """Take the ledger lock; return the head every new record links onto."""
+    _lock_ledger()
+    return head()
+
+
+def _chain() -> Chain:
+    last = _lock_ledger_head()
+    return Chain(last.hash, last.seq)
 
 
 def _build(chain: Chain, **fields) -> ConsentRecord:
@@ -43,9 +53,38 @@ def _build(chain: Chain, **fields) -> ConsentRecord:
     fields.setdefault("recorded_at", timezone.now())
     fields["about_id"] = str(fields["about_id"])
     record = ConsentRecord(**fields)
-    linked = chain.append({**fields, "subject_id": record.subject_id, "actor_id": record.actor_id})
+    linked = chain.append(
+        {
+            **fields,
+            "subject_id": record.subject_id,
+            "actor_id": record.actor_id,
+            "reason_key_id": record.reason_key_id,
+        }
+    )
+    record.format, record.seq = linked["format"], linked["seq"]
     record.prev_hash, record.hash = linked["prev_hash"], linked["hash"]
     return record
+
+
+def _live_key(subject) -> tuple[SubjectKey, bytes]:
+    """The subject's live data key (made on their first reason), and it unwrapped. Called
+    under the ledger lock, so two appends cannot both make one."""
+    key = SubjectKey.objects.filter(subject=subject, erased_at__isnull=True).first()
+    if key is None:
+        data_key, wrapped, master_id = crypto.new_data_key(subject.pk)
+        key = SubjectKey.objects.create(subject=subject, wrapped=wrapped, master_key_id=master_id)
+        return key, data_key
+    data_key = crypto.unwrap(key.wrapped, subject_id=subject.pk, master_key_id=key.master_key_id)
+    return key, data_key
+
+
+def _sealed_reason(subject, reason: str) -> dict:
+    """The record's reason fields: the words sealed with the subject's key, or none."""
+    if not reason:
+        return {"reason_key": None, "reason_ciphertext": ""}
+    key, data_key = _live_key(subject)
+    sealed = crypto.seal(reason, data_key=data_key, subject_id=subject.pk, key_id=key.pk)
+    return {"reason_key": key, "reason_ciphertext": sealed}
 
 
 def append_record(
@@ -61,11 +100,15 @@ def append_record(
     private_reason: str = "",
     recorded_at: datetime | None = None,
 ) -> ConsentRecord:
-    """Append one decision to the ledger. Must run inside the caller's transaction."""
+    """Append one decision to the ledger. Must run inside the caller's transaction.
+
+    A private reason is sealed with the subject's data key before anything is written: the
+    database never holds its words (consent.crypto)."""
     if not connection.in_atomic_block:
         raise RuntimeError("append_record must run inside transaction.atomic()")
+    chain = _chain()
     record = _build(
-        Chain(_lock_ledger_head()),
+        chain,
         subject=subject,
         about_kind=about_kind,
         about_id=about_id,
@@ -76,7 +119,7 @@ def append_record(
         channel=context.channel,
         ip_address=context.ip_address,
         user_agent=context.user_agent[:1000],
-        private_reason=private_reason,
+        **_sealed_reason(subject, private_reason),
         **({"recorded_at": recorded_at} if recorded_at else {}),
     )
     record.save(force_insert=True)
@@ -85,7 +128,8 @@ def append_record(
 
 _COPY_COLUMNS = (
     "subject_id", "about_kind", "about_id", "action", "terms_sha256", "terms_version", "actor_id",
-    "channel", "recorded_at", "ip_address", "user_agent", "private_reason", "prev_hash", "hash",
+    "channel", "recorded_at", "ip_address", "user_agent", "reason_ciphertext", "reason_key_id",
+    "seq", "format", "legacy_hash", "prev_hash", "hash",
 )  # fmt: skip
 
 
@@ -108,7 +152,7 @@ def append_system_records(entries: list[dict], *, action: str) -> list[ConsentRe
     Each entry holds subject_id, about_kind, about_id, terms_sha256, terms_version. On
     PostgreSQL the records are copied in and the returned instances carry no primary key.
     """
-    chain = Chain(_lock_ledger_head())
+    chain = _chain()
     now = timezone.now()
     records = [
         _build(
@@ -118,7 +162,6 @@ def append_system_records(entries: list[dict], *, action: str) -> list[ConsentRe
             channel=SYSTEM_CONTEXT.channel,
             ip_address=None,
             user_agent="",
-            private_reason="",
             recorded_at=now,
             **entry,
         )
@@ -128,3 +171,29 @@ def append_system_records(entries: list[dict], *, action: str) -> list[ConsentRe
         _copy(records)
         return records
     return ConsentRecord.objects.bulk_create(records, batch_size=2000)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    keys_erased: int
+    reasons_erased: int  # sealed reasons that can no longer be opened
+
+
+@transaction.atomic
+def erase_private_reasons(*, subject, now: datetime | None = None) -> Erasure:
+    """Make every private reason `subject` ever gave unreadable, for good.
+
+    1. Take the ledger lock, so no append is sealing with the key being erased.
+    2. Blank each of their data keys (the wrapped key bytes) and mark it erased.
+    3. Leave the ledger alone: its rows hold only ciphertext, the chain hashes that ciphertext,
+       so `verify_ledger` still passes and receipts still match.
+
+    A reason given after this gets a new key. Backups taken before keep the old wrapped key
+    (useless without the master key) until they expire: the README says to rotate them out.
+    """
+    _lock_ledger()
+    keys = SubjectKey.objects.filter(subject=subject, erased_at__isnull=True)
+    key_ids = list(keys.values_list("pk", flat=True))
+    erased = keys.update(wrapped=b"", master_key_id="", erased_at=now or timezone.now())
+    reasons = ConsentRecord.objects.filter(reason_key_id__in=key_ids).count() if key_ids else 0
+    return Erasure(keys_erased=erased, reasons_erased=reasons)

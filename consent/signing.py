@@ -34,7 +34,7 @@ from joserfc.errors import JoseError, SecurityWarning
 from joserfc.jwk import OKPKey
 from joserfc.registry import HeaderParameter
 
-from consent import kinds, receipts
+from consent import kinds, ledger, receipts
 from consent.models import ConsentRecord
 
 ALG = "EdDSA"
@@ -192,18 +192,24 @@ def _payload_bytes(receipt: dict) -> bytes:
 
 def sign(receipt: dict, *, now: datetime | None = None) -> str:
     """The receipt as a compact JWS signed with the current key."""
+    return sign_json(receipt, cty=CTY, now=now)
+
+
+def sign_json(payload: dict, *, cty: str, now: datetime | None = None) -> str:
+    """Any JSON statement of the portal (a receipt, a ledger checkpoint) as a compact JWS
+    signed with the current receipt key; `cty` says which kind of statement it is."""
     key = current_key()
     header = {
         "alg": ALG,
         "kid": key.kid,
         "typ": TYP,
-        "cty": CTY,
+        "cty": cty,
         "iat": int((now or timezone.now()).timestamp()),
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SecurityWarning)
         return jws.serialize_compact(
-            header, _payload_bytes(receipt), OKPKey.import_key(key.private), registry=_REGISTRY
+            header, _payload_bytes(payload), OKPKey.import_key(key.private), registry=_REGISTRY
         )
 
 
@@ -261,6 +267,16 @@ def verify(token: str | bytes, key_set: dict | None = None) -> Verified:
     """Check one compact JWS against a key set (the published one when None): the signature,
     the algorithm, the kid, and that the payload is a Kantara receipt. Raises InvalidReceipt
     saying what is wrong."""
+    verified = verify_json(token, key_set)
+    problem = _looks_like_a_receipt(verified.receipt)
+    if problem:
+        raise InvalidReceipt(problem)
+    return verified
+
+
+def verify_json(token: str | bytes, key_set: dict | None = None) -> Verified:
+    """Check the signature of any statement `sign_json` made (the payload is returned as
+    `receipt`, whatever it is; the caller checks what it says). Raises InvalidReceipt."""
     if isinstance(token, bytes):
         try:
             token = token.decode("ascii")
@@ -298,15 +314,12 @@ def verify(token: str | bytes, key_set: dict | None = None) -> Verified:
     except JoseError as exc:
         raise InvalidReceipt(f"bad signature: {exc.description or exc.error}") from None
     try:
-        receipt = json.loads(checked.payload)
+        payload = json.loads(checked.payload)
     except ValueError:
         raise InvalidReceipt("the payload is not JSON") from None
-    problem = _looks_like_a_receipt(receipt)
-    if problem:
-        raise InvalidReceipt(problem)
     iat = header.get("iat")
     return Verified(
-        receipt=receipt,
+        receipt=payload,
         kid=kid,
         signed_at=datetime.fromtimestamp(iat, UTC) if isinstance(iat, int) else None,
         header=header,
@@ -322,19 +335,33 @@ def _about_path(record: ConsentRecord, kind: kinds.Kind) -> str:
         return ""
 
 
-def receipt_for(record: ConsentRecord, base_url: str | None = None) -> dict:
+def receipt_for(
+    record: ConsentRecord, base_url: str | None = None, *, with_ledger_head: bool = True
+) -> dict:
     """The receipt of one record with links under `base_url` (PORTAL_BASE_URL by default):
-    what the email attaches, away from any request."""
+    what the email attaches, away from any request.
+
+    It also names the ledger's head when it was signed (`ledgerHead`: sequence number, hash,
+    time): every emailed receipt is then a signed checkpoint held outside the database, by the
+    person, and `verify_ledger --checkpoint` accepts it like one."""
     base = (settings.PORTAL_BASE_URL if base_url is None else base_url).rstrip("/")
     what = receipts.decided(record)
     about = _about_path(record, what.kind)
-    return receipts.build_receipt(
+    receipt = receipts.build_receipt(
         record,
         policy_url=base + about if about else "",
         terms_url=base + reverse("consent:terms", args=[record.terms_sha256]),
         withdraw_url=base + (about or "/"),
         what=what,
     )
+    if with_ledger_head:
+        last = ledger.head()
+        receipt[receipts.EXTENSION_KEY]["ledgerHead"] = {
+            "seq": last.seq,
+            "hash": last.hash,
+            "at": timezone.now().isoformat(),
+        }
+    return receipt
 
 
 def signed_receipt(record: ConsentRecord, base_url: str | None = None) -> str:

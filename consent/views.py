@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from consent import kinds, signing, terms
 from consent.receipts import build_receipt, decided
-from consent.selectors import records_of
+from consent.selectors import private_reason_of, reason_erased, records_of
 
 
 def _own_record(request, record_id):
@@ -47,6 +47,7 @@ def _receipt_of(request, record_id):
 
 
 @login_required
+@require_GET
 def receipt(request, record_id):
     record, what, about_url, data = _receipt_of(request, record_id)
     return render(
@@ -59,11 +60,15 @@ def receipt(request, record_id):
             "decided": what,
             "controller": data["piiControllers"][0],
             "about_url": about_url,
+            # Opened for the signed-in subject only (the record is theirs: _own_record).
+            "private_reason": private_reason_of(record, request.user),
+            "reason_erased": reason_erased(record),
         },
     )
 
 
 @login_required
+@require_GET
 def receipt_json(request, record_id):
     record, _what, _about_url, data = _receipt_of(request, record_id)
     response = HttpResponse(
@@ -74,6 +79,7 @@ def receipt_json(request, record_id):
 
 
 @login_required
+@require_GET
 def receipt_jws(request, record_id):
     """The same receipt as the JSON, signed: a compact JWS anyone can check offline against
     /.well-known/jwks.json (or `manage.py verify_receipt`)."""
@@ -103,6 +109,7 @@ def _may_read_terms(user, document) -> bool:
 
 
 @login_required
+@require_GET
 def terms_document(request, sha256):
     """The stored terms document: exactly the words shown, re-hashable from the page."""
     document = terms.find(sha256)

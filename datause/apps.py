@@ -8,6 +8,10 @@ class DatauseConfig(AppConfig):
 
     def ready(self):
         from consent import kinds
+        from datause import checkcache
+
+        # A changed external id must not be answered for from any web process' cache.
+        checkcache.guard_employee_caches()
 
         # How receipts word a decision about a data-use purpose; the ledger never names one.
         kinds.register(

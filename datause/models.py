@@ -7,6 +7,7 @@ row), and a decision about version 1 never counts for version 2: the ledger's `a
 `<slug>:v<version>`. Choices themselves live only in the ledger, never here.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -47,6 +48,11 @@ class DataUsePurpose(models.Model):
     approver_kind = models.CharField(max_length=20, choices=ApproverKind.choices, blank=True)
     approved_on = models.DateField(null=True, blank=True)
     approval_reference = models.CharField(max_length=200, blank=True)
+    # Where consent.changed goes: the collecting system's own webhook endpoints, and no other
+    # (another collector has no business learning who allowed this purpose).
+    webhook_endpoints = models.ManyToManyField(
+        "webhooks.WebhookEndpoint", blank=True, related_name="+"
+    )
     # The document issued at publication (site language); translations name it.
     terms_sha256 = models.CharField(max_length=64, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -84,3 +90,48 @@ class DataUsePurpose(models.Model):
     def category_labels(self) -> list[str]:
         labels = dict(Category.choices)
         return [str(labels.get(code, code)) for code in self.categories]
+
+
+class ConsentCheckLog(models.Model):
+    """How often a collector's key asked about a person and a purpose, per day (UTC).
+
+    The consent check is logged without a write per check (datause.checklog): each web process
+    appends a line to its spool file before it answers, and a flusher adds the day's counts
+    here. The first check of a (key, person, purpose version, day) also writes one access-log
+    entry, so the person sees it in their access log with everything else.
+    """
+
+    api_key = models.ForeignKey("api.ApiKey", on_delete=models.PROTECT, related_name="+")
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    purpose_slug = models.SlugField(max_length=80)
+    purpose_version = models.PositiveIntegerField()
+    day = models.DateField()
+    checks = models.PositiveBigIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api_key", "subject", "purpose_slug", "purpose_version", "day"],
+                name="datause_check_log_per_day",
+            )
+        ]
+        indexes = [models.Index(fields=["subject", "day"], name="datause_check_log_subject")]
+
+    def __str__(self):
+        return f"key {self.api_key_id} checked {self.subject_id} {self.checks}x on {self.day}"
+
+
+class CheckLogSpool(models.Model):
+    """How much of one process' spool file is already counted: a flush that is repeated after
+    a crash starts where the last committed one ended, so no line is counted twice."""
+
+    name = models.CharField(max_length=200, unique=True)
+    applied_bytes = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.name} @{self.applied_bytes}"

@@ -114,6 +114,30 @@ def shown_document(purpose: DataUsePurpose, language: str) -> TermsDocument | No
     return translated
 
 
+def shown_documents(purposes, language: str) -> dict[int, TermsDocument | None]:
+    """`shown_document` for many purposes (purpose pk -> document) in at most two queries,
+    whatever their number: the issued documents, then the translations not stored yet."""
+    hashes = {p.terms_sha256 for p in purposes if p.terms_sha256}
+    originals = {d.sha256: d for d in TermsDocument.objects.filter(sha256__in=hashes)}
+    languages = dict(settings.LANGUAGES)
+    shown: dict[int, TermsDocument | None] = {}
+    translations = []
+    for purpose in purposes:
+        original = originals.get(purpose.terms_sha256)
+        if original is None or original.language == language or language not in languages:
+            shown[purpose.pk] = original
+        else:
+            shown[purpose.pk] = documents.document_for(
+                render(original.content["facts"], language),
+                language=language,
+                translation_of=original.sha256,
+            )
+            translations.append(shown[purpose.pk])
+    if translations:
+        documents.store(translations)
+    return shown
+
+
 def is_shown_terms(purpose: DataUsePurpose, sha256: str) -> bool:
     """Whether `sha256` names a stored document of this purpose version: nobody can agree to
     words that were never stored."""

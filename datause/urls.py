@@ -1,4 +1,5 @@
-"""The employee's data-use page (the REST API has its own URLs, in datause/api.py)."""
+"""The employee's data-use choices under /privacy/purposes/ (the privacy centre at /privacy/ is
+the privacy app's, and shows them too; the REST API has its own URLs, in datause/api.py)."""
 
 from django.urls import path
 
@@ -7,7 +8,7 @@ from datause import views
 app_name = "datause"
 
 urlpatterns = [
-    path("privacy/", views.privacy, name="privacy"),
+    path("privacy/purposes/", views.privacy, name="privacy"),
     path(
         "privacy/purposes/<slug:slug>/opt-in/",
         views.decide,

@@ -1,6 +1,7 @@
-"""The employee's data-use page (/privacy/): every purpose, one action each way, a
-confirmation step that works without JavaScript, and receipts. Only ever the signed-in
-person's own choices: no page shows anyone else's."""
+"""The employee's data-use choices (/privacy/purposes/, and the first section of the privacy
+centre at /privacy/): every purpose, one action each way, a confirmation step that works without
+JavaScript, and receipts. Only ever the signed-in person's own choices: no page shows anyone
+else's."""
 
 from django import forms
 from django.contrib import messages
@@ -41,9 +42,10 @@ def _rows(request, purposes):
     now = timezone.now()
     language = translation.get_language()
     rows = []
+    shown = terms.shown_documents(purposes, language)  # one query for every purpose
     for purpose in purposes:
         record = latest.get(purpose.about_id)
-        document = terms.shown_document(purpose, language)
+        document = shown[purpose.pk]
         rows.append(
             {
                 "purpose": purpose,
@@ -56,11 +58,18 @@ def _rows(request, purposes):
     return rows
 
 
-@login_required
-def privacy(request):
+def choices_for(request) -> dict:
+    """The signed-in person's data-use choices, one row per current purpose: the context of
+    templates/datause/_choices.html, which this page and the privacy centre (/privacy/) show."""
     employee = employee_for(request.user)
     rows = _rows(request, list(current_purposes())) if employee else []
-    return render(request, "datause/privacy.html", {"employee": employee, "rows": rows})
+    return {"employee": employee, "rows": rows}
+
+
+@login_required
+@require_http_methods(["GET"])
+def privacy(request):
+    return render(request, "datause/privacy.html", choices_for(request))
 
 
 def _own_row(request, slug):

@@ -24,6 +24,11 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Notification._meta.fields]
     actions = ["send_again"]
 
+    def get_queryset(self, request):
+        # A data-use receipt or reminder says what one person chose about their data: nobody
+        # in the company browses those, not even an admin (DESIGN.md, roles).
+        return super().get_queryset(request).exclude(kind__startswith="data_use_")
+
     def has_add_permission(self, request):
         return False
 

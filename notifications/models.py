@@ -28,6 +28,8 @@ class Notification(models.Model):
         PLACEMENT_REQUESTED = "placement_requested", _("New placement request")
         HR_DIGEST = "hr_digest", _("Daily HR digest")
         DATA_USE_RECEIPT = "data_use_receipt", _("Receipt for your data-use choice")
+        DATA_USE_ASKED_AGAIN = "data_use_asked_again", _("A data-use purpose changed")
+        DATA_USE_LAPSE_REMINDER = "data_use_lapse_reminder", _("Data-use consent lapses soon")
 
     class EmailState(models.TextChoices):
         PENDING = "pending", _("Waiting to be sent")

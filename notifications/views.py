@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from notifications import services
 from notifications.rendering import subject_for
@@ -13,6 +13,7 @@ from notifications.selectors import notifications_for
 
 
 @login_required
+@require_GET
 def notification_list(request):
     page = Paginator(notifications_for(request.user), 25).get_page(request.GET.get("page"))
     for n in page.object_list:  # in the reader's own zone and language (people.middleware)

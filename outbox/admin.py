@@ -11,6 +11,15 @@ class OutboxEventAdmin(admin.ModelAdmin):
     list_filter = ("topic",)
     search_fields = ("key",)
     readonly_fields = [f.name for f in OutboxEvent._meta.fields]
+    # A consent.changed payload says whether one named person allowed a data-use purpose:
+    # nobody in the company reads that, not even an admin (DESIGN.md, roles).
+    PRIVATE_TOPICS = ("consent.changed",)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and obj.topic in self.PRIVATE_TOPICS:
+            return [f for f in fields if f != "payload"]
+        return fields
 
     def has_add_permission(self, request):
         return False

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -58,42 +59,76 @@ def _handlers(topic: str):
     return [import_string(path) for path in settings.OUTBOX_HANDLERS.get(topic, [])]
 
 
+# Events claimed per transaction. A handler with a `many` attribute (a function taking a list
+# of events) is called once per batch with its events, so its queries do not grow with the
+# number of events (webhooks.tasks.fan_out); any other handler is called once per event.
+BATCH = 200
+
+
+def _handle_together(batch: list[OutboxEvent]) -> None:
+    by_path: dict[str, list[OutboxEvent]] = {}
+    for event in batch:
+        for path in settings.OUTBOX_HANDLERS.get(event.topic, []):
+            by_path.setdefault(path, []).append(event)
+    for path, events in by_path.items():
+        handler = import_string(path)
+        many = getattr(handler, "many", None)
+        if many is not None:
+            many(events)
+        else:
+            for event in events:
+                handler(event)
+
+
+def _handle_alone(event: OutboxEvent, failed: list[int]) -> bool:
+    """One event in its own savepoint; a failure is noted on the event, never raised."""
+    try:
+        with transaction.atomic():
+            for handler in _handlers(event.topic):
+                handler(event)
+    except Exception as exc:
+        # Leave it undispatched; the next run tries again, and the admin shows why.
+        logger.exception("outbox event %s (%s) failed", event.pk, event.topic)
+        event.attempts += 1
+        event.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
+        event.save(update_fields=["attempts", "last_error"])
+        failed.append(event.pk)
+        return False
+    return True
+
+
 def dispatch_pending(*, limit: int = 5000, now: datetime | None = None) -> int:
     """Hand undispatched events to their handlers; return how many were dispatched.
 
-    Each event is claimed with FOR UPDATE SKIP LOCKED and handled in its own transaction
-    together with the `dispatched_at` stamp, so two dispatchers never handle one event twice,
-    a crash mid-way leaves the event to the next run, and a handler's database effects and the
-    stamp commit together. Handlers must themselves be idempotent (dedupe keys), because an
-    effect outside the database (a webhook call) can still happen twice after a crash.
+    Events are claimed in batches with FOR UPDATE SKIP LOCKED and handled in one transaction
+    together with their `dispatched_at` stamp, so two dispatchers never handle one event
+    twice, a crash mid-way leaves the batch to the next run, and a handler's database effects
+    and the stamp commit together. If anything in a batch fails, its savepoint is rolled back
+    and each event is handled alone, so one broken event never holds back the others.
+    Handlers must themselves be idempotent (dedupe keys), because an effect outside the
+    database (a webhook call) can still happen twice after a crash.
     """
     done = 0
     failed: list[int] = []  # tried once in this run already; the next run tries them again
-    for _ in range(limit):
+    while done + len(failed) < limit:
         with transaction.atomic():
-            event = (
+            batch = list(
                 OutboxEvent.objects.select_for_update(skip_locked=True)
                 .filter(dispatched_at__isnull=True)
                 .exclude(pk__in=failed)
-                .order_by("id")
-                .first()
+                .order_by("id")[: min(BATCH, limit - done - len(failed))]
             )
-            if event is None:
+            if not batch:
                 break
             try:
                 with transaction.atomic():
-                    for handler in _handlers(event.topic):
-                        handler(event)
-            except Exception as exc:
-                # Leave it undispatched; the next run tries again, and the admin shows why.
-                logger.exception("outbox event %s (%s) failed", event.pk, event.topic)
-                event.attempts += 1
-                event.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
-                event.save(update_fields=["attempts", "last_error"])
-                failed.append(event.pk)
-                continue
-            event.dispatched_at = now or timezone.now()
-            event.attempts += 1
-            event.save(update_fields=["dispatched_at", "attempts"])
-            done += 1
+                    _handle_together(batch)
+                handled = [event.pk for event in batch]
+            except Exception:
+                logger.warning("outbox batch of %s failed; handling each alone", len(batch))
+                handled = [event.pk for event in batch if _handle_alone(event, failed)]
+            OutboxEvent.objects.filter(pk__in=handled).update(
+                dispatched_at=now or timezone.now(), attempts=F("attempts") + 1
+            )
+            done += len(handled)
     return done

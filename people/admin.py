@@ -1,5 +1,13 @@
+from allauth.account.admin import EmailAddressAdmin
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.admin import SocialAccountAdmin
+from allauth.socialaccount.models import SocialAccount
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 
 from people import services
 from people.models import Employee, Team, TeamChange
@@ -57,7 +65,10 @@ class EmployeeAdmin(admin.ModelAdmin):
         # and withdraws open proposals.
         if obj is None:
             return ("on_leave_since",)
-        return ("team", "on_leave_since", "is_active")
+        # Who a record is (its account, address and HRIS id) is what sign-in matches on: an
+        # admin who could edit it could sign in as the person (people.sso). The HRIS changes
+        # it over SCIM.
+        return ("team", "on_leave_since", "is_active", "user", "email", "external_id")
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -93,3 +104,74 @@ class TeamChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class AccountCreationForm(forms.ModelForm):
+    """A new account has no password: its owner sets one through the emailed reset link (or
+    signs in with SSO). An admin who chose a person's password could sign in as them."""
+
+    class Meta:
+        model = get_user_model()
+        fields = ["username", "email"]
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class AccountAdmin(UserAdmin):
+    """Django's user admin without its password pages: nobody sets another person's password.
+
+    People reset their own by email (/accounts/password/reset/) or sign in with SSO; with
+    PORTAL_PASSWORD_LOGIN=0 there are no portal passwords at all.
+    """
+
+    add_form = AccountCreationForm
+    # The address receives password resets: changing someone's would let an admin reset
+    # their password. The HRIS sets it (SCIM); an operator can in the shell.
+    readonly_fields = ("email", "last_login", "date_joined")
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "email")}),)
+    fieldsets = tuple(
+        (name, {**options, "fields": tuple(f for f in options["fields"] if f != "password")})
+        for name, options in UserAdmin.fieldsets
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def user_change_password(self, request, id, form_url=""):
+        raise PermissionDenied(
+            _("Nobody sets another person's password: they reset their own by email.")
+        )
+
+
+class ReadOnlyLinksMixin:
+    """Addresses and provider links prove who someone is at sign-in: an admin may remove a
+    stale one (the person then links again by signing in), never add or repoint one."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(EmailAddress)
+admin.site.unregister(SocialAccount)
+
+
+@admin.register(EmailAddress)
+class SignInAddressAdmin(ReadOnlyLinksMixin, EmailAddressAdmin):
+    pass
+
+
+@admin.register(SocialAccount)
+class ProviderLinkAdmin(ReadOnlyLinksMixin, SocialAccountAdmin):
+    pass

@@ -6,9 +6,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from people.models import Employee
 from people.roles import is_hr
-from people.selectors import parse_zone
+from people.selectors import parse_zone, signed_in_employee
 
 
 class EmployeeTimezoneMiddleware:
@@ -20,16 +19,18 @@ class EmployeeTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        row = None
+        employee = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            row = Employee.objects.filter(user=user).values_list("time_zone", "language").first()
+            # One query for the person, their roles and their zone: the rest of the request
+            # (employee_for, is_hr, is_manager, the header) reads them from the user object.
+            employee = signed_in_employee(user)
         timezone.deactivate()
-        if row is not None:
-            timezone.activate(parse_zone(row[0]))
-            if row[1] and row[1] in dict(settings.LANGUAGES):
-                translation.activate(row[1])
-                request.LANGUAGE_CODE = row[1]
+        if employee is not None:
+            timezone.activate(parse_zone(employee.time_zone))
+            if employee.language and employee.language in dict(settings.LANGUAGES):
+                translation.activate(employee.language)
+                request.LANGUAGE_CODE = employee.language
         return self.get_response(request)
 
 

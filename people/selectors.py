@@ -13,7 +13,44 @@ UTC = zoneinfo.ZoneInfo("UTC")
 def employee_for(user) -> Employee | None:
     if not user.is_authenticated:
         return None
+    cached = getattr(user, "_signed_in_employee", _UNLOADED)
+    if cached is not _UNLOADED:  # loaded once for this request by signed_in_employee
+        return cached
     return Employee.objects.select_related("team", "manager").filter(user=user).first()
+
+
+_UNLOADED = object()
+
+
+def signed_in_employee(user) -> Employee | None:
+    """The signed-in person's Employee (team and manager joined), with their roles, in one
+    query for the whole request (people.middleware calls it first).
+
+    Every page needs the person's time zone and language, the header needs whether they are
+    HR or a manager, and most views need the Employee itself: four lookups that become one.
+    The answers are kept on this request's user object (`employee_for`, `people.roles`), so
+    they never outlive the request. Someone without an Employee row (an admin) falls back to
+    the separate lookups.
+    """
+    from django.contrib.auth.models import Group
+    from django.db.models import Exists, OuterRef
+
+    from people.roles import HR_GROUP
+
+    employee = (
+        Employee.objects.select_related("team", "manager")
+        .filter(user=user)
+        .annotate(
+            in_hr_group=Exists(Group.objects.filter(name=HR_GROUP, user=OuterRef("user_id"))),
+            has_reports=Exists(Employee.objects.filter(manager=OuterRef("pk"), is_active=True)),
+        )
+        .first()
+    )
+    user._signed_in_employee = employee
+    if employee is not None:
+        user._is_hr = employee.in_hr_group
+        user._is_manager = employee.has_reports
+    return employee
 
 
 def direct_reports(user) -> QuerySet[Employee]:

@@ -4,7 +4,7 @@ import contextlib
 import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 from django.db import transaction
 
@@ -48,12 +48,62 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 290},
     },
+    # Every hour: remind people whose data-use consent lapses within 30 days (once per opt-in).
+    "remind-before-data-use-lapse": {
+        "task": "datause.tasks.remind_before_lapse",
+        "schedule": crontab(minute=17),
+        "options": {"expires": 3500},
+    },
+    # Every ten minutes: tell collecting systems (consent.changed) of data-use opt-ins that lapsed.
+    "announce-data-use-lapses": {
+        "task": "datause.tasks.announce_lapses",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 590},
+    },
     # Every day at PORTAL_HR_DIGEST_HOUR:00 UTC: the HR digest of pending, decided, expiring.
     "hr-digest": {
         "task": "assignments.tasks.send_hr_digest",
         "schedule": crontab(minute=0, hour=int(os.environ.get("PORTAL_HR_DIGEST_HOUR", "7"))),
     },
+    # Every hour at :05: a signed checkpoint of the consent ledger's head, written outside the
+    # database (PORTAL_LEDGER_CHECKPOINT_DIR), so a rewrite by the database owner shows.
+    "checkpoint-ledger": {
+        "task": "consent.tasks.write_ledger_checkpoint",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 3000},
+    },
+    # Every hour at :17: delete API idempotency records older than the retention window
+    # (PORTAL_IDEMPOTENCY_RETENTION_HOURS, 24 h by default).
+    "prune-idempotency-records": {
+        "task": "api.tasks.prune_idempotency",
+        "schedule": crontab(minute=17),
+        "options": {"expires": 3000},
+    },
 }
+
+
+@signals.before_task_publish.connect
+def _carry_the_request_id(headers=None, **kwargs):
+    """A task queued while answering a request logs with that request's id."""
+    from portal.logging import request_id_var
+
+    if headers is not None and request_id_var.get():
+        headers.setdefault("portal_request_id", request_id_var.get())
+
+
+@signals.task_prerun.connect
+def _adopt_the_request_id(task=None, **kwargs):
+    from portal.logging import request_id_var
+
+    request_id_var.set(getattr(task.request, "portal_request_id", None) or "")
+
+
+@signals.task_postrun.connect
+def _count_the_outcome(task=None, state=None, **kwargs):
+    from portal.metrics import record_task_outcome
+
+    if task is not None:
+        record_task_outcome(task.name, state)
 
 
 def enqueue_after_commit(task, *args, **kwargs):

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.env import env_bool, env_int, env_secret
@@ -20,6 +21,25 @@ if not SECRET_KEY:
             "(set DJANGO_SECRET_KEY or DJANGO_SECRET_KEY_FILE)"
         )
     SECRET_KEY = "insecure-development-key-only-used-with-DJANGO_DEBUG-1"
+# Production refuses the placeholders people paste from examples, and debug pages: they show
+# settings and people's data to anyone. The image and docker-compose set PORTAL_PRODUCTION=1.
+_DEFAULT_SECRET_KEYS = {
+    "insecure-development-key-only-used-with-DJANGO_DEBUG-1",
+    *("changeme", "change-me", "secret", "secret-key", "replace-me", "your-secret-key"),
+}
+if not DEBUG and (
+    SECRET_KEY.strip().lower() in {k.lower() for k in _DEFAULT_SECRET_KEYS}
+    or SECRET_KEY.startswith("django-insecure-")
+):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is a well-known placeholder; set a long random one, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
+    )
+if DEBUG and env_bool("PORTAL_PRODUCTION", False):
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=1 is refused in production (PORTAL_PRODUCTION=1): debug pages show "
+        "settings and data to anyone who causes an error"
+    )
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -35,12 +55,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "portal",  # the wiring's system checks (portal.checks) and grant_app_role
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from static/, never a CDN
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",  # SSO with the company's provider
     "people",
     "consent",
     "assignments",
@@ -50,19 +74,26 @@ INSTALLED_APPS = [
     "reports",
     "webhooks",
     "datause",
+    "privacy",
     "demo",
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestIdMiddleware",  # first: every answer carries its X-Request-ID
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files: compressed, hashed names
+    "csp.middleware.CSPMiddleware",
+    "portal.middleware.PrivateCacheMiddleware",  # no-store, private: below WhiteNoise
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "portal.middleware.IdleSessionTimeoutMiddleware",  # PORTAL_SESSION_IDLE_MINUTES
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.signin.SignInMiddleware",  # PORTAL_PASSWORD_LOGIN=0: SSO only; SSO form-action
     # After authentication: the person's own time zone, then HR/admin must have TOTP.
     "people.middleware.EmployeeTimezoneMiddleware",
     "people.middleware.RequireMfaForPrivilegedMiddleware",
@@ -85,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "notifications.context_processors.bell",
                 "people.context_processors.roles",
+                "portal.signin.password_login",
             ],
         },
     },
@@ -93,7 +125,12 @@ TEMPLATES = [
 # Database: PostgreSQL when DATABASE_URL is set, otherwise an embedded SQLite file so that
 # `make run` needs no server. SQLite transactions start IMMEDIATE so that two writers
 # serialise at BEGIN instead of failing half-way (the consent ledger relies on it).
-DATABASE_URL = env_secret("DATABASE_URL")
+# In production two PostgreSQL roles (README, "Database roles"): the portal connects as
+# DATABASE_URL, a role that may only append to the ledger (`manage.py grant_app_role`), and
+# migrations run in a process that also has DATABASE_MIGRATE_URL, the owner of the tables
+# (docker-compose's one-shot `migrate` service), which then connects as that owner.
+DATABASE_AS_OWNER = bool(env_secret("DATABASE_MIGRATE_URL"))
+DATABASE_URL = env_secret("DATABASE_MIGRATE_URL") or env_secret("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 else:
@@ -114,6 +151,13 @@ DATABASE_REPLICA_URL = env_secret("DATABASE_REPLICA_URL")
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# PostgreSQL's JIT compiler fires on the dashboards' large aggregates (the HR overview, "no
+# adverse consequence") and costs far more than it saves on them: at 100,000 employees it
+# spent over a second compiling a statement that runs in a few hundred ms. Off for every
+# connection (a libpq option: no extra query).
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _database.setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 DATABASE_ROUTERS = ["reports.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -146,6 +190,65 @@ MFA_TOTP_ISSUER = "Consent Portal"
 # with someone else's email. Here nobody signs up: addresses come from the HRIS, so a person
 # whose address row is unverified must still be able to add TOTP.
 MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Sign-in attempts are throttled (allauth's limits, spelled out here; the rest keep allauth's
+# defaults). `login_failed` counts wrong passwords per IP and per address, and wrong TOTP codes
+# per account. The counts live in the default cache, which is Redis whenever REDIS_URL is set
+# (see CACHES), so every web process sees the same counts.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "reauthenticate": "10/m/user",
+    "change_password": "5/m/user",
+}
+
+# Single sign-on with the company's OpenID Connect provider (README, "Single sign-on"): Okta,
+# Entra ID, Google Workspace, Keycloak, ... all through allauth's generic OpenID Connect
+# provider. Nobody signs up: a sign-in is matched to a person the HRIS provisioned, by the
+# claim PORTAL_OIDC_MATCH_CLAIM against their email or their external id (people.sso).
+PORTAL_OIDC_ISSUER = (env_secret("PORTAL_OIDC_ISSUER") or "").rstrip("/")
+PORTAL_OIDC_NAME = env_secret("PORTAL_OIDC_NAME") or "your company account"
+PORTAL_OIDC_MATCH_BY = env_secret("PORTAL_OIDC_MATCH_BY") or "email"
+if PORTAL_OIDC_MATCH_BY not in ("email", "external_id"):
+    raise ImproperlyConfigured(
+        f"PORTAL_OIDC_MATCH_BY must be email or external_id (got {PORTAL_OIDC_MATCH_BY!r})"
+    )
+PORTAL_OIDC_MATCH_CLAIM = env_secret("PORTAL_OIDC_MATCH_CLAIM") or (
+    "email" if PORTAL_OIDC_MATCH_BY == "email" else "employee_number"
+)
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": []}}
+if PORTAL_OIDC_ISSUER:
+    _oidc_client_id = env_secret("PORTAL_OIDC_CLIENT_ID")
+    _oidc_client_secret = env_secret("PORTAL_OIDC_CLIENT_SECRET")
+    if not _oidc_client_id or not _oidc_client_secret:
+        raise ImproperlyConfigured(
+            "PORTAL_OIDC_ISSUER is set: PORTAL_OIDC_CLIENT_ID and PORTAL_OIDC_CLIENT_SECRET (or "
+            "PORTAL_OIDC_CLIENT_SECRET_FILE) are required too"
+        )
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "SCOPE": (env_secret("PORTAL_OIDC_SCOPES") or "openid profile email").split(),
+        "APPS": [
+            {
+                "provider_id": "company",  # callback: /accounts/oidc/company/login/callback/
+                "name": PORTAL_OIDC_NAME,
+                "client_id": _oidc_client_id,
+                "secret": _oidc_client_secret,
+                "settings": {"server_url": PORTAL_OIDC_ISSUER, "oauth_pkce_enabled": True},
+            }
+        ],
+    }
+SOCIALACCOUNT_ADAPTER = "people.sso.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the company's provider vouches for the address
+SOCIALACCOUNT_STORE_TOKENS = False  # the portal signs people in; it never calls the provider
+# Passwords off (PORTAL_PASSWORD_LOGIN=0): the password form, password reset and change are
+# gone, the admin's too; everyone signs in with SSO (portal.signin).
+PORTAL_PASSWORD_LOGIN = env_bool("PORTAL_PASSWORD_LOGIN", True)
+if not PORTAL_PASSWORD_LOGIN and not PORTAL_OIDC_ISSUER:
+    raise ImproperlyConfigured(
+        "PORTAL_PASSWORD_LOGIN=0 needs single sign-on: set PORTAL_OIDC_ISSUER, "
+        "PORTAL_OIDC_CLIENT_ID and PORTAL_OIDC_CLIENT_SECRET, or nobody can sign in"
+    )
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
@@ -156,7 +259,19 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_secret("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
+# WhiteNoise serves static files from every web process. Without debug their names carry a
+# content hash (cached for a year) and gzip copies: run `collectstatic` first (the image
+# does). With debug (make run, the tests) files are served as they are, from static/.
+DJANGO_STATIC_MANIFEST = env_bool("DJANGO_STATIC_MANIFEST", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "portal.storage.StaticFilesStorage"  # WhiteNoise's compressed manifest
+        if DJANGO_STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # With DJANGO_DEBUG=1 (`make run`) nothing is delivered: each email prints one line (recipient,
 # subject, where to read it). EMAIL_BACKEND names another backend, e.g. Django's
@@ -168,6 +283,12 @@ EMAIL_BACKEND = env_secret("EMAIL_BACKEND") or (
 )
 EMAIL_HOST = env_secret("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_secret("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)  # TLS from the first byte, usually port 465
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS) or EMAIL_USE_SSL, not both")
 DEFAULT_FROM_EMAIL = env_secret("DEFAULT_FROM_EMAIL", "Consent Portal <portal@localhost>")
 
 # Background work: Redis when REDIS_URL is set, otherwise kombu's filesystem transport
@@ -244,6 +365,19 @@ OUTBOX_HANDLERS = {
 # Webhook endpoints whose every delivery has failed for this long are switched off and their
 # owner told (retries of each message run for about 2.3 days).
 PORTAL_WEBHOOK_DISABLE_AFTER_HOURS = env_int("PORTAL_WEBHOOK_DISABLE_AFTER_HOURS", 72)
+# API: an Idempotency-Key's first response is replayed for this long (24 h, as Stripe does);
+# the hourly prune (api.tasks.prune_idempotency) deletes older records and frees their keys.
+PORTAL_IDEMPOTENCY_RETENTION_HOURS = env_int("PORTAL_IDEMPOTENCY_RETENTION_HOURS", 24)
+# Request bodies up to 16 MB (Django's default is 2.5 MB): `POST /api/v1/proposals/bulk/`
+# takes 10,000 proposals, about 3.5 MB with short role descriptions.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("PORTAL_MAX_REQUEST_BYTES", 16 * 1024 * 1024)
+# The consent check (datause.checkcache): each web process answers from its own cache, which
+# every change invalidates before it commits (api.coherence; needs REDIS_URL). Its reads are
+# spooled per process into PORTAL_CHECK_LOG_DIR and counted into the access log every
+# PORTAL_CHECK_LOG_FLUSH_SECONDS and at exit (datause.checklog; 0: only when asked, for tests).
+PORTAL_CHECK_CACHE = env_bool("PORTAL_CHECK_CACHE", True)
+PORTAL_CHECK_LOG_DIR = env_secret("PORTAL_CHECK_LOG_DIR", "") or str(VAR_DIR / "consent-check-log")
+PORTAL_CHECK_LOG_FLUSH_SECONDS = env_int("PORTAL_CHECK_LOG_FLUSH_SECONDS", 2)
 
 # Called (dotted paths, with employee, actor and now) inside the transaction that deactivates
 # someone (people.services.deactivate_employee): the records floor cannot import workflows.
@@ -251,6 +385,9 @@ PEOPLE_DEACTIVATION_HOOKS = ["assignments.services.withdraw_open_proposals_on_de
 
 # Domain rules.
 PORTAL_MIN_RESPONSE_WORKING_DAYS = env_int("PORTAL_MIN_RESPONSE_WORKING_DAYS", 5)
+# How far ahead a response deadline or start date may lie (days from today); the database
+# refuses anything beyond ten years in any case (assignments/migrations/0009).
+PORTAL_MAX_HORIZON_DAYS = env_int("PORTAL_MAX_HORIZON_DAYS", 730)
 # HR and admin accounts must set up TOTP before using the portal whenever DJANGO_DEBUG is off.
 # Read here from the environment, not from DEBUG at request time: the test runner forces
 # DEBUG off, and tests that want the rule turn this setting on.
@@ -293,6 +430,27 @@ if not PORTAL_RECEIPT_SIGNING_KEYS.strip() and not DEBUG:
         "private keys in PEM, the first signs receipts (set PORTAL_RECEIPT_SIGNING_KEYS or "
         "PORTAL_RECEIPT_SIGNING_KEYS_FILE; make one with `openssl genpkey -algorithm ed25519`)"
     )
+
+# Private reasons are sealed with a data key per person, each wrapped by this master key
+# (consent.crypto): one or more 32-byte keys in base64 (`openssl rand -base64 32`), the first
+# wraps new data keys, the others only unwrap. It never goes into the database. With
+# DJANGO_DEBUG and no key, consent.crypto generates one once into var/ledger-master-key;
+# without DEBUG it is required.
+PORTAL_LEDGER_MASTER_KEY = env_secret("PORTAL_LEDGER_MASTER_KEY", "") or ""
+PORTAL_LEDGER_DEV_MASTER_KEY_FILE = (
+    str(VAR_DIR / "ledger-master-key") if DEBUG and not PORTAL_LEDGER_MASTER_KEY.strip() else ""
+)
+if not PORTAL_LEDGER_MASTER_KEY.strip() and not DEBUG:
+    raise ImproperlyConfigured(
+        "PORTAL_LEDGER_MASTER_KEY is required when DJANGO_DEBUG is off: a 32-byte key in base64 "
+        "that seals private reasons (set PORTAL_LEDGER_MASTER_KEY or "
+        "PORTAL_LEDGER_MASTER_KEY_FILE; make one with `openssl rand -base64 32`)"
+    )
+# Where the scheduled signed checkpoints of the ledger's head are written (consent.tasks):
+# mount it somewhere the database owner cannot write, or ship its files off the machine.
+PORTAL_LEDGER_CHECKPOINT_DIR = env_secret("PORTAL_LEDGER_CHECKPOINT_DIR") or str(
+    VAR_DIR / "ledger-checkpoints"
+)
 
 # REST API (/api/v1/): Bearer API keys with scopes, or the browser session within the
 # person's role; problem-details errors; per-client rate limits in the shared cache.
@@ -346,9 +504,71 @@ if REDIS_URL:
         }
     }
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
+# HTTPS, headers and sessions (README, "Security headers"). Without debug the portal is served
+# over HTTPS (DJANGO_SECURE_COOKIES=0 only for a plain-HTTP bench on loopback): secure
+# `__Host-` cookies, a redirect to HTTPS, HSTS. Behind a TLS proxy, DJANGO_SECURE_PROXY_SSL_HEADER
+# names the header it sets to "https" (e.g. X-Forwarded-Proto), and DJANGO_CSRF_TRUSTED_ORIGINS
+# the origins people type (e.g. https://consent.example.com).
+_HTTPS = not DEBUG and env_bool("DJANGO_SECURE_COOKIES", True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _HTTPS
+if _HTTPS:
+    # Browsers take a __Host- cookie only over HTTPS, for this exact host, path /.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", _HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # probes and scrapers inside the network
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600 if _HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+_proxy_header = (env_secret("DJANGO_SECURE_PROXY_SSL_HEADER") or "").strip()
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https") if _proxy_header else None
+)
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in (env_secret("DJANGO_CSRF_TRUSTED_ORIGINS") or "").split(",") if o.strip()
+]
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not _origin.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(
+            f"DJANGO_CSRF_TRUSTED_ORIGINS takes origins with their scheme, e.g. "
+            f"https://consent.example.com (got {_origin!r})"
+        )
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Signed out after this many minutes without a request (sliding; portal.middleware).
+PORTAL_SESSION_IDLE_MINUTES = env_int("PORTAL_SESSION_IDLE_MINUTES", 30)
+if PORTAL_SESSION_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured("PORTAL_SESSION_IDLE_MINUTES must be at least 1")
+# Content Security Policy (django-csp): scripts and styles only from the portal's own static
+# files, no inline code, no framing. Images may be data: URIs (TOTP QR codes, the favicon).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Operations (README, "Operations"): Prometheus metrics at /metrics for whoever holds this
+# token (unset: /metrics is a 404), and error reports to Sentry when SENTRY_DSN is set.
+PORTAL_METRICS_TOKEN = env_secret("PORTAL_METRICS_TOKEN", "") or ""
+SENTRY_DSN = env_secret("SENTRY_DSN", "") or ""
+if SENTRY_DSN:
+    from portal.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=env_secret("SENTRY_ENVIRONMENT", "") or "",
+        release=env_secret("SENTRY_RELEASE", "") or "",
+    )
 
 
 def _not_a_refusal(record) -> bool:
@@ -361,6 +581,13 @@ def _not_the_filesystem_hostname_warning(record) -> bool:
     """kombu warns that `filesystem://` names no host: that transport has none."""
     return not str(record.msg).startswith("No hostname was supplied")
 
+
+# JSON lines (portal.logging) without debug, plain text for `make run`; each carries request_id.
+PORTAL_LOG_FORMAT = env_secret("PORTAL_LOG_FORMAT") or ("text" if DEBUG else "json")
+if PORTAL_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(
+        f"PORTAL_LOG_FORMAT must be json or text (got {PORTAL_LOG_FORMAT!r})"
+    )
 
 # One console handler, on the root logger. 5xx answers keep their traceback (django.request
 # errors); runserver's access log (django.server, `make run` only) shows only what went wrong.
@@ -376,8 +603,19 @@ LOGGING = {
             "()": "django.utils.log.CallbackFilter",
             "callback": _not_the_filesystem_hostname_warning,
         },
+        "request_id": {"()": "portal.logging.RequestIdFilter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "portal.logging.PortalJsonFormatter"},
+        "text": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": PORTAL_LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "INFO" if DEBUG else "WARNING"},
     "loggers": {
         # Without this, Django's own handler prints every django.* record a second time.
@@ -385,5 +623,7 @@ LOGGING = {
         "django.request": {"filters": ["not_a_refusal"], "propagate": True},
         "django.server": {"level": "WARNING", "filters": ["not_a_refusal"], "propagate": True},
         "kombu.connection": {"filters": ["not_the_filesystem_hostname_warning"], "propagate": True},
+        # One line per request (method, path without its query, status, time), in production.
+        "portal.access": {"level": "WARNING" if DEBUG else "INFO", "propagate": True},
     },
 }

@@ -4,8 +4,10 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_safe
 
 
+@require_GET
 def home(request):
     if request.user.is_authenticated:
         return redirect("hr:start")  # each role's landing page (assignments knows roles)
@@ -26,6 +28,7 @@ def _check_broker() -> str:
     return "ok"
 
 
+@require_safe  # probes may ask with HEAD
 @never_cache
 def healthz(request):
     """Liveness for load balancers: 200 when the database and the broker answer, else 503."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
-from people.models import Employee
 from people.roles import is_hr, is_manager
+from people.selectors import employee_for
 
 HR_NAMESPACE, TEAM_NAMESPACE = "hr_dashboards", "team_dashboards"
 
@@ -42,7 +42,8 @@ def scope_for(request) -> Scope:
         return Scope(namespace)
     if not is_manager(user):
         raise PermissionDenied(_("Only managers can see their team's dashboards."))
-    manager_id = Employee.objects.filter(user=user).values_list("pk", flat=True).first()
+    employee = employee_for(user)  # read once for the request by people.middleware
+    manager_id = employee.pk if employee is not None else None
     # HR counts as a manager everywhere else; here a manager's page is about their own reports,
     # and someone with no employee record has none (-1 matches nobody).
     return Scope(namespace, manager_id if manager_id is not None else -1)

@@ -32,7 +32,7 @@ CATEGORIES = (
     "undrafted",  # moved, then asked to leave; or a retroactive confirmation's "undraft"
     "opted_out",  # said no (or took a yes back before the move)
     "expired",  # the deadline passed in silence
-    "no_consent",  # a retroactive confirmation that expired, and no later one was confirmed
+    "no_consent",  # a retroactive confirmation that expired or was withdrawn, none confirmed
     "withdrawn",  # the proposer took it back
 )
 PENDING = 0
@@ -42,15 +42,16 @@ P, E, T = Proposal._meta.db_table, Employee._meta.db_table, Team._meta.db_table
 PR, M = PlacementRequest._meta.db_table, Move._meta.db_table
 
 # The one definition of the categories (indexes into CATEGORIES), over a proposal `p`.
+# Someone moved before the portal who has not (yet) confirmed it themselves: whether their
+# confirmation expired or HR withdrew it, nobody has their consent on record.
+NEVER_CONFIRMED = f"""p.kind = 'retroactive' AND p.employee_id NOT IN (
+              SELECT confirmed.employee_id FROM {P} confirmed
+              WHERE confirmed.kind = 'retroactive' AND confirmed.state = 'effective')"""
 CATEGORY_SQL = f"""CASE
       WHEN p.state = 'pending' THEN 0
       WHEN p.state = 'opted_in' THEN 1
-      WHEN p.state = 'withdrawn' THEN 7
-      WHEN p.state = 'expired' THEN CASE
-          WHEN p.kind = 'retroactive' AND p.employee_id NOT IN (
-              SELECT confirmed.employee_id FROM {P} confirmed
-              WHERE confirmed.kind = 'retroactive' AND confirmed.state = 'effective')
-          THEN 6 ELSE 5 END
+      WHEN p.state = 'withdrawn' THEN CASE WHEN {NEVER_CONFIRMED} THEN 6 ELSE 7 END
+      WHEN p.state = 'expired' THEN CASE WHEN {NEVER_CONFIRMED} THEN 6 ELSE 5 END
       WHEN (p.state = 'effective' OR p.kind = 'retroactive')
           AND p.id IN (SELECT source_proposal_id FROM {PR}) THEN 3
       WHEN p.state = 'effective' THEN 2
@@ -101,8 +102,14 @@ class CampaignCounts:
     retroactive: int = 0  # how many of its proposals are retroactive confirmations
 
 
-def campaigns_with_counts(scope: Scope) -> list[CampaignCounts]:
-    """Every campaign with someone in scope, newest first, with its count per category."""
+def campaigns_with_counts_sql(scope: Scope) -> list[tuple[str, list]]:
+    """The overview's one statement (also run bare by the benchmark's floor).
+
+    It groups by campaign and category, one row each, and the rows are turned into one line
+    per campaign in Python: grouping by campaign alone would need one `COUNT(*) FILTER` per
+    category, and PostgreSQL inlines the CTE into each of them, working out every proposal's
+    category eight times over.
+    """
     where, params = _scope_sql(scope)
     C = Campaign._meta.db_table
     join = f" JOIN {E} e ON e.id = p.employee_id" if where else ""  # HR: everyone, no join
@@ -111,14 +118,29 @@ def campaigns_with_counts(scope: Scope) -> list[CampaignCounts]:
             SELECT p.campaign_id, p.kind, {CATEGORY_SQL} AS category
             FROM {P} p{join}
             WHERE p.campaign_id IS NOT NULL{where}
+        ), counted AS (
+            SELECT campaign_id, category, COUNT(*) AS n,
+                   COUNT(*) FILTER (WHERE kind = 'retroactive') AS retroactive
+            FROM scoped GROUP BY campaign_id, category
         )
-        SELECT c.id, c.name, c.state, c.sent_at,
-               COUNT(*) FILTER (WHERE s.kind = 'retroactive'), {COUNTS_SQL}
-        FROM scoped s JOIN {C} c ON c.id = s.campaign_id
-        GROUP BY c.id, c.name, c.state, c.sent_at, c.created_at
-        ORDER BY c.created_at DESC, c.id DESC
+        SELECT c.id, c.name, c.state, c.sent_at, s.category, s.n, s.retroactive
+        FROM counted s JOIN {C} c ON c.id = s.campaign_id
+        ORDER BY c.created_at DESC, c.id DESC, s.category
     """
-    return [CampaignCounts(r[0], r[1], r[2], r[3], list(r[5:]), r[4]) for r in _fetch(sql, params)]
+    return [(sql, params)]
+
+
+def campaigns_with_counts(scope: Scope) -> list[CampaignCounts]:
+    """Every campaign with someone in scope, newest first, with its count per category."""
+    [(sql, params)] = campaigns_with_counts_sql(scope)
+    campaigns: dict[int, CampaignCounts] = {}
+    for pk, name, state, sent_at, category, count, retroactive in _fetch(sql, params):
+        row = campaigns.get(pk)
+        if row is None:
+            row = campaigns[pk] = CampaignCounts(pk, name, state, sent_at, [0] * len(CATEGORIES))
+        row.counts[category] = count
+        row.retroactive += retroactive
+    return list(campaigns.values())  # in the statement's order: newest first
 
 
 # --- one campaign ----------------------------------------------------------------------------
@@ -176,8 +198,9 @@ def campaign_breakdowns_sql(scope: Scope, campaign_id: int) -> list[tuple[str, l
     """
     states = ", ".join(f"'{s}'" for s in DECIDED_BY_THE_PERSON)
     seconds = _seconds_between("p.created_at", "p.decided_at", vendor)
+    join = f" JOIN {E} e ON e.id = p.employee_id" if where else ""  # HR: no join needed
     decided = f"""
-        SELECT {seconds} AS s FROM {P} p JOIN {E} e ON e.id = p.employee_id
+        SELECT {seconds} AS s FROM {P} p{join}
         WHERE p.campaign_id = %s AND p.state IN ({states}) AND p.decided_at IS NOT NULL{where}
     """
     if vendor == "postgresql":
@@ -313,31 +336,34 @@ class OutcomeCounts:
     days_to_placement: list[float] = field(default_factory=list)
 
 
-def outcomes_by_answer(scope: Scope) -> dict[str, OutcomeCounts]:
-    """Per person, their latest answer to any campaign ("yes": opted in or moved; "no": opted
-    out or undrafted), and what happened to them afterwards. Three queries."""
+def outcomes_by_answer_sql(scope: Scope) -> list[tuple[str, list]]:
+    """The three statements of `outcomes_by_answer` (also run bare by the benchmark's floor):
+    people and what became of them, their placement requests, and the placed ones' waits."""
     where, params = _scope_sql(scope)
     vendor = _vendor()
+    # The person's active flag is joined here, over all decided proposals at once (a hash
+    # join): joined after `n = 1`, which the planner cannot estimate, it became one index
+    # lookup per person (tens of thousands at 100,000 employees).
     latest = f"""
         WITH answered AS (
-            SELECT p.id, p.employee_id, p.decided_at, {CATEGORY_SQL} AS category,
+            SELECT p.id, p.employee_id, p.decided_at, e.is_active, {CATEGORY_SQL} AS category,
                    ROW_NUMBER() OVER (PARTITION BY p.employee_id
                                       ORDER BY p.decided_at DESC, p.id DESC) AS n
             FROM {P} p JOIN {E} e ON e.id = p.employee_id
             WHERE p.campaign_id IS NOT NULL AND p.decided_at IS NOT NULL
               AND p.state IN ('opted_in', 'effective', 'opted_out'){where}
         ), latest AS (
-            SELECT id, employee_id, decided_at,
+            SELECT id, employee_id, decided_at, is_active,
                    CASE WHEN category IN (3, 4) THEN 'no' ELSE 'yes' END AS answer
             FROM answered WHERE n = 1
         )"""
     people_sql = f"""{latest}
         SELECT l.answer, COUNT(*),
-               COUNT(*) FILTER (WHERE NOT e.is_active),
+               COUNT(*) FILTER (WHERE NOT l.is_active),
                COUNT(*) FILTER (WHERE EXISTS (
                    SELECT 1 FROM {M} m WHERE m.employee_id = l.employee_id
                    AND m.applied_at > l.decided_at AND m.proposal_id <> l.id))
-        FROM latest l JOIN {E} e ON e.id = l.employee_id
+        FROM latest l
         GROUP BY l.answer
     """
     requests_sql = f"""{latest}
@@ -355,6 +381,13 @@ def outcomes_by_answer(scope: Scope) -> dict[str, OutcomeCounts]:
         JOIN {P} o ON o.placement_request_id = r.id JOIN {M} m ON m.proposal_id = o.id
         WHERE r.state = 'filled'
     """
+    return [(people_sql, params), (requests_sql, params), (placed_sql, params)]
+
+
+def outcomes_by_answer(scope: Scope) -> dict[str, OutcomeCounts]:
+    """Per person, their latest answer to any campaign ("yes": opted in or moved; "no": opted
+    out or undrafted), and what happened to them afterwards. Three queries."""
+    (people_sql, params), (requests_sql, _p), (placed_sql, _q) = outcomes_by_answer_sql(scope)
     result = defaultdict(OutcomeCounts)
     for answer, people, left, moved in _fetch(people_sql, params):
         result[answer].people, result[answer].left, result[answer].moved_later = people, left, moved

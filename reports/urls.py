@@ -4,7 +4,7 @@ manager's own reports). reports.permissions.scope_for reads which one a request 
 
 from django.urls import path
 
-from reports import views
+from reports import purpose_views, views
 
 app_name = "reports"
 
@@ -15,4 +15,8 @@ urlpatterns = [
     path("campaigns/<int:pk>/export.csv", views.campaign_export, name="campaign_export"),
     path("campaigns/<int:pk>/people/", views.people, name="people"),
     path("no-adverse-consequence/", views.no_adverse_consequence, name="no_adverse"),
+    # Data-use purposes: counts per purpose and team, no names anywhere.
+    path("purposes/", purpose_views.overview, name="purposes"),
+    path("purposes/export.csv", purpose_views.export, name="purposes_export"),
+    path("purposes/<slug:slug>/", purpose_views.purpose, name="purpose"),
 ]

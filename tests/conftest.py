@@ -1,5 +1,6 @@
 """The cast every test can use: a manager, Eve on her team, an outsider and an HR partner."""
 
+import tempfile
 from datetime import timedelta
 
 import pytest
@@ -15,12 +16,20 @@ from people.roles import HR_GROUP
 from tests.assignments.helpers import ROLE
 
 WEB = RequestContext(ip_address="203.0.113.7", user_agent="pytest-browser/1.0")
+_CHECK_LOG_DIR = tempfile.mkdtemp(prefix="consent-check-log-")
 
 
 @pytest.fixture(autouse=True)
 def _fast_and_quiet(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Clock tests travel days ahead with a signed-in client: no idle sign-out here. The idle
+    # sign-out has its own tests (tests/security/test_sessions.py), which set the limit back.
+    settings.PORTAL_SESSION_IDLE_MINUTES = 10**6
+    # Consent checks are spooled under the test run's own directory, and counted only when a
+    # test asks (datause.checklog.flush): a flusher thread would see no test's rows.
+    settings.PORTAL_CHECK_LOG_DIR = _CHECK_LOG_DIR
+    settings.PORTAL_CHECK_LOG_FLUSH_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

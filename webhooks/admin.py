@@ -39,6 +39,14 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     inlines = [AttemptInline]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
 
+    def get_fields(self, request, obj=None):
+        # A consent.changed body says whether one named person allowed a data-use purpose:
+        # nobody in the company reads that here, not even an admin (DESIGN.md, roles).
+        fields = super().get_fields(request, obj)
+        if obj is not None and obj.topic == "consent.changed":
+            return [f for f in fields if f != "payload"]
+        return fields
+
     def has_add_permission(self, request):
         return False
 

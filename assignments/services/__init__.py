@@ -1,7 +1,8 @@
 """Every state change of a proposal, one sub-topic per module, re-exported here so callers
 write `services.opt_in(...)`.
 
-- proposing: propose_transfer, propose_retroactive_confirmation, propose_campaign
+- proposing: propose_transfer, propose_transfers (a batch), propose_retroactive_confirmation,
+  propose_campaign
 - deciding:  opt_in, opt_out, withdraw_consent, undraft (only the person decides)
 - placement: preferential placement requests
 - managing:  withdraw_proposal, extend_deadline (the proposer, the manager or HR)
@@ -46,14 +47,17 @@ from assignments.services.leave import end_leave, start_leave
 from assignments.services.managing import extend_deadline, withdraw_proposal
 from assignments.services.placing import offer_placement
 from assignments.services.proposing import (
+    ItemsRejected,
     propose_campaign,
     propose_retroactive_confirmation,
     propose_transfer,
+    propose_transfers,
 )
 from portal.errors import TransitionError
 
 __all__ = [
     "PROPOSAL",
+    "ItemsRejected",
     "RetroactiveRow",
     "RowError",
     "RowsRejected",
@@ -74,6 +78,7 @@ __all__ = [
     "propose_campaign",
     "propose_retroactive_confirmation",
     "propose_transfer",
+    "propose_transfers",
     "queue_campaign",
     "readiness_errors",
     "send_campaign",

@@ -22,14 +22,18 @@ def lock(proposal: Proposal) -> Proposal:
     """The proposal row, locked for this transaction, with what its notices need joined."""
     return (
         Proposal.objects.select_for_update(of=("self",))
-        .select_related("employee", "employee__user", "from_team", "to_team", "campaign")
+        .select_related(
+            "employee", "employee__user", "subject_user", "from_team", "to_team", "campaign"
+        )
         .get(pk=proposal.pk)
     )
 
 
 def ensure_is_subject(proposal: Proposal, actor) -> None:
     # Invariant 4: nobody records a decision on someone else's behalf, whatever their role.
-    if actor is None or actor.pk != proposal.employee.user_id:
+    # The person is the account the proposal was made to (recorded by the database when it
+    # was inserted), not whichever account the employee record points at today.
+    if actor is None or actor.pk != proposal.subject_user_id:
         raise PermissionDenied(_("Only the person this proposal is about can decide on it."))
 
 
@@ -54,7 +58,7 @@ def ledger(
     proposal: Proposal, *, action, actor, context, terms_sha256=None, private_reason="", now=None
 ):
     return append_record(
-        subject=proposal.employee.user,
+        subject=proposal.subject_user,
         about_kind=PROPOSAL,
         about_id=proposal.pk,
         action=action,

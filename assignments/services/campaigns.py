@@ -25,7 +25,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from assignments import terms
-from assignments.deadlines import add_working_days, new_window_errors
+from assignments.deadlines import add_working_days, horizon_errors, new_window_errors
 from assignments.models import Campaign, Proposal
 from assignments.services import proposing
 from assignments.services.proposing import propose_campaign, propose_retroactive_confirmation
@@ -101,6 +101,22 @@ def _check_fields(fields: dict) -> None:
                 % {"days": minimum}
             }
         )
+    # Working days within the horizon (five in every seven calendar days).
+    longest = settings.PORTAL_MAX_HORIZON_DAYS * 5 // 7
+    if days is not None and days > longest:
+        raise ValidationError(
+            {
+                "response_working_days": _(
+                    "A response window of more than %(days)s working days is beyond the "
+                    "horizon for deadlines; choose a shorter one."
+                )
+                % {"days": longest}
+            }
+        )
+    if fields.get("start_date") is not None:
+        too_far = horizon_errors(start_date=fields["start_date"])
+        if too_far:
+            raise ValidationError(too_far)
 
 
 @transaction.atomic
@@ -291,6 +307,7 @@ def proposal_for(campaign: Campaign, *, employee: Employee, to_team: Team, propo
     the preview and the send cannot drift apart."""
     return Proposal(
         employee=employee,
+        subject_user_id=employee.user_id,
         from_team=employee.team,
         to_team=to_team,
         proposed_by=proposer,

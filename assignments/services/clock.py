@@ -50,6 +50,7 @@ def expire_overdue_proposals(*, now: datetime | None = None, limit: int = 10_000
         Proposal.objects.filter(pk__in=claimed, state=State.PENDING).values(
             "pk",
             "employee__user_id",
+            "subject_user_id",  # the ledger's subject: the account it was made to
             "terms_sha256",
             "terms_version",
             "placement_request_id",
@@ -69,7 +70,7 @@ def expire_overdue_proposals(*, now: datetime | None = None, limit: int = 10_000
     append_system_records(
         [
             {
-                "subject_id": r["employee__user_id"],
+                "subject_id": r["subject_user_id"],
                 "about_kind": PROPOSAL,
                 "about_id": r["pk"],
                 "terms_sha256": r["terms_sha256"],

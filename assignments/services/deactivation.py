@@ -18,6 +18,8 @@ def withdraw_open_proposals_on_deactivation(
         employee=employee, state__in=Proposal.OPEN_STATES
     ).order_by("id")
     return [
-        withdraw_proposal(proposal=proposal, actor=actor, reason=REASON, now=now)
+        withdraw_proposal(
+            proposal=proposal, actor=actor, reason=REASON, now=now, on_deactivation=True
+        )
         for proposal in open_proposals
     ]

@@ -9,7 +9,7 @@ typed reason (`move_deadline(..., reason="leave")`).
 
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from assignments.deadlines import extension_errors
 from assignments.models import Proposal, ProposalEvent
 from assignments.services import placement
 from assignments.services._shared import event, lock, when
+from people.roles import is_hr
 from portal.errors import TransitionError
 
 REASON_MAX_CHARS = 1000
@@ -35,16 +36,38 @@ def _reason(reason: str, *, missing: str) -> str:
     return reason
 
 
+def ensure_may_withdraw(proposal: Proposal, actor) -> None:
+    """A retroactive confirmation asks someone moved without consent to confirm it: only HR,
+    who sent it, may take it back (a manager withdrawing it would hide that nobody asked)."""
+    if proposal.kind == Proposal.Kind.RETROACTIVE and not (actor is not None and is_hr(actor)):
+        raise PermissionDenied(
+            _(
+                "Only HR can withdraw a retroactive confirmation. Until the person confirms, "
+                "they stay listed as having no consent on record."
+            )
+        )
+
+
 @transaction.atomic
 def withdraw_proposal(
-    *, proposal: Proposal, actor, reason: str, now: datetime | None = None
+    *,
+    proposal: Proposal,
+    actor,
+    reason: str,
+    now: datetime | None = None,
+    on_deactivation: bool = False,
 ) -> Proposal:
-    """The proposer (or HR) takes a proposal back before it takes effect, saying why."""
+    """The proposer (or HR) takes a proposal back before it takes effect, saying why.
+
+    `on_deactivation`: the HRIS deactivated the person (services.deactivation), which ends
+    every open proposal about them, a retroactive confirmation included."""
     now = now or timezone.now()
     reason = _reason(
         reason, missing=_("Say why you are withdrawing it; the person is told your reason.")
     )
     proposal = lock(proposal)
+    if not on_deactivation:
+        ensure_may_withdraw(proposal, actor)
     transitions.check_state("withdraw", proposal)
     proposal.state = transitions.target_state("withdraw", proposal)
     proposal.decided_at = now
@@ -100,6 +123,7 @@ def extend_deadline(
         new=new_deadline,
         start_date=proposal.start_date,
         retroactive=proposal.kind == Proposal.Kind.RETROACTIVE,
+        now=now,
     )
     if errors:
         raise ValidationError(errors)

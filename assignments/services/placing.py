@@ -29,8 +29,12 @@ def offer_placement(
     response_deadline: datetime,
     data_labelling_percent: int = 0,
     now: datetime | None = None,
+    **facts: str,
 ) -> Proposal:
     """Offer the person a seat in `to_team`. Nothing moves until they opt in.
+
+    `facts` are the same structured facts a transfer states (`proposing.FACTS`), part of the
+    hashed terms the person reads.
 
     The request is locked so two HR partners cannot make two offers at once; a request with
     an offer waiting for an answer, or already closed, is refused in words.
@@ -58,4 +62,5 @@ def offer_placement(
         kind=Proposal.Kind.PLACEMENT_OFFER,
         placement_request=request,
         now=now,
+        **facts,
     )

@@ -81,8 +81,23 @@ def _validate_new_proposal(
     kind,
     data_labelling_percent,
     role_description,
+    shared_errors: dict | None = None,
 ):
-    errors = role_description_errors(role_description)
+    """Raise ValidationError naming every reason this proposal cannot be sent.
+
+    `shared_errors`: what `_shared_errors` found for the same words and window, when a batch
+    already worked it out once for many people.
+    """
+    if shared_errors is None:
+        shared_errors = _shared_errors(
+            role_description=role_description,
+            start_date=start_date,
+            response_deadline=response_deadline,
+            now=now,
+            kind=kind,
+            data_labelling_percent=data_labelling_percent,
+        )
+    errors = {}
     if not employee.is_active:
         errors["employee"] = _("%(name)s is no longer active, so nothing can be proposed.") % {
             "name": employee.name
@@ -92,6 +107,16 @@ def _validate_new_proposal(
             "name": employee.name,
             "team": to_team.name,
         }
+    errors = {**shared_errors, **errors}
+    if errors:
+        raise ValidationError(errors)
+
+
+def _shared_errors(
+    *, role_description, start_date, response_deadline, now, kind, data_labelling_percent
+) -> dict:
+    """The reasons that do not depend on the person: the words and the response window."""
+    errors = role_description_errors(role_description)
     errors.update(
         new_window_errors(
             response_deadline=response_deadline,
@@ -102,8 +127,7 @@ def _validate_new_proposal(
     )
     if not 0 <= data_labelling_percent <= 100:
         errors["data_labelling_percent"] = _("The data-labelling share is a percentage, 0 to 100.")
-    if errors:
-        raise ValidationError(errors)
+    return errors
 
 
 def _already_open(employee, to_team) -> ValidationError:
@@ -163,6 +187,7 @@ def propose_transfer(
         raise _already_open(employee, to_team)
     proposal = Proposal(
         employee=employee,
+        subject_user_id=employee.user_id,
         from_team=from_team if kind == Proposal.Kind.RETROACTIVE else employee.team,
         to_team=to_team,
         proposed_by=actor,
@@ -194,6 +219,112 @@ def propose_transfer(
     emails.proposals_arrived([proposal], proposer=actor)
     events.proposals_created([proposal])
     return proposal
+
+
+class ItemsRejected(ValidationError):
+    """Some items of a batch cannot be proposed, so nothing was written. `items` lists
+    `{"index": n, "errors": {field: [message, ...]}}` for each refused item, in input order."""
+
+    def __init__(self, items: list[dict]):
+        super().__init__(_("Some items cannot be proposed; nothing was created."))
+        self.items = items
+
+
+@transaction.atomic
+def propose_transfers(*, items: list[dict], actor, now: datetime | None = None) -> list[Proposal]:
+    """Propose many transfers at once (the API's bulk request), all or nothing.
+
+    Each item holds what `propose_transfer` takes: employee, to_team, role_description,
+    start_date, response_deadline, data_labelling_percent and optional `facts`. The same
+    rules apply to each item, and two items for the same person and team are refused like a
+    second proposal would be. If any item is refused, nothing is written and `ItemsRejected`
+    names every refused item by its index. The number of queries does not grow with the
+    number of items (a few per 1,000): people are locked in one query, open proposals read
+    in one, and proposals, events, notices and outbox events written in bulk.
+    """
+    now = now or timezone.now()
+    # Serialise proposals for these people (in id order, so two batches cannot deadlock),
+    # as propose_transfer does for one, so the open-proposal rule is checked race-free.
+    ids = sorted({item["employee"].pk for item in items})
+    locked = Employee.objects.select_for_update(of=("self",)).select_related("team")
+    people = locked.in_bulk(ids)
+    already_open = set(
+        Proposal.objects.filter(employee_id__in=ids, state__in=Proposal.OPEN_STATES).values_list(
+            "employee_id", "to_team_id"
+        )
+    )
+    refused, proposals = [], []
+    unstated = _facts({}, actor=actor)  # the same for every item that states no facts
+    shared: dict[tuple, dict] = {}  # items with the same words and window share one check
+    for index, item in enumerate(items):
+        employee, to_team = people[item["employee"].pk], item["to_team"]
+        window = dict(
+            role_description=item["role_description"],
+            start_date=item["start_date"],
+            response_deadline=item["response_deadline"],
+            data_labelling_percent=item.get("data_labelling_percent", 0),
+        )
+        key = tuple(window.values())
+        if key not in shared:
+            shared[key] = _shared_errors(**window, now=now, kind=Proposal.Kind.TRANSFER)
+        try:
+            facts = _facts(item["facts"], actor=actor) if item.get("facts") else unstated
+            _validate_new_proposal(
+                employee=employee,
+                to_team=to_team,
+                now=now,
+                kind=Proposal.Kind.TRANSFER,
+                shared_errors=shared[key],
+                **window,
+            )
+            if (employee.pk, to_team.pk) in already_open:
+                raise _already_open(employee, to_team)
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+            refused.append({"index": index, "errors": errors})
+            continue
+        already_open.add((employee.pk, to_team.pk))  # a second item for them is refused too
+        proposals.append(
+            Proposal(
+                employee=employee,
+                subject_user_id=employee.user_id,
+                from_team=employee.team,
+                to_team=to_team,
+                proposed_by=actor,
+                kind=Proposal.Kind.TRANSFER,
+                role_description=item["role_description"].strip(),
+                data_labelling_percent=item.get("data_labelling_percent", 0),
+                start_date=item["start_date"],
+                response_deadline=item["response_deadline"],
+                terms_version="1",
+                created_at=now,
+                **facts,
+            )
+        )
+    if refused:
+        raise ItemsRejected(refused)
+    terms.issue(proposals, proposer=actor)  # the words shown, stored and pinned by hash
+    try:
+        with transaction.atomic():
+            Proposal.objects.bulk_create(proposals, batch_size=1000)
+    except IntegrityError as exc:  # a concurrent proposal slipped in: retry the whole batch
+        raise ValidationError(
+            _(
+                "Another open proposal for one of these people was made at the same moment; "
+                "send the request again."
+            )
+        ) from exc
+    ProposalEvent.objects.bulk_create(
+        [
+            ProposalEvent(proposal=p, kind=ProposalEvent.Kind.PROPOSED, actor=actor, at=now)
+            for p in proposals
+        ],
+        batch_size=1000,
+    )
+    # Keys are new: these proposals were created a moment ago, in this transaction.
+    emails.proposals_arrived(proposals, proposer=actor, keys_are_new=True)
+    events.proposals_created(proposals)
+    return proposals
 
 
 def propose_retroactive_confirmation(
@@ -294,6 +425,7 @@ def propose_campaign(
         proposals.append(
             Proposal(
                 employee=employee,
+                subject_user_id=employee.user_id,
                 from_team=employee.team,
                 to_team=to_team,
                 proposed_by=actor,

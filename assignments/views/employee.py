@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from assignments import services, terms, transitions
 from assignments.forms import (
@@ -22,6 +22,7 @@ from assignments.models import Proposal
 from assignments.permissions import can_decide
 from assignments.selectors import (
     inbox_for,
+    inbox_list_for,
     placement_request_from,
     timeline_for,
     undraft_team_choices,
@@ -61,9 +62,10 @@ def _request_context(request) -> RequestContext:
 
 
 @login_required
+@require_GET
 def inbox(request):
     employee = employee_for(request.user)
-    proposals = list(inbox_for(employee)) if employee else []
+    proposals = list(inbox_list_for(employee)) if employee else []
     pending = [p for p in proposals if p.state == State.PENDING]
     decided = [p for p in proposals if p.state != State.PENDING]
     for proposal in pending:  # passed but not yet swept by the expiry task
@@ -145,6 +147,7 @@ def _is_long(shown, timeline) -> bool:
 
 
 @login_required
+@require_GET
 def proposal_detail(request, pk):
     proposal = _own_proposal(request, pk)
     context = _proposal_context(request, proposal)

@@ -17,7 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assignments import hr_selectors, services, tasks, terms
 from assignments.hr_forms import (
@@ -32,7 +32,9 @@ from assignments.hr_forms import (
 )
 from assignments.models import Campaign
 from assignments.services.campaigns import response_deadline_for
+from assignments.services.proposing import FACTS
 from people.roles import is_hr, is_manager
+from people.selectors import display_name
 from portal.celery import enqueue_after_commit
 from portal.errors import TransitionError
 
@@ -53,6 +55,7 @@ def hr_only(view):
 
 
 @login_required
+@require_GET
 def start(request):
     """Where a signed-in person lands: HR on /hr/, managers on their team page, everyone else
     on their inbox (portal's home page sends them here; portal itself knows no roles)."""
@@ -64,6 +67,7 @@ def start(request):
 
 
 @hr_only
+@require_GET
 def workspace(request):
     return render(request, "hr/workspace.html", {"summary": hr_selectors.workspace_summary()})
 
@@ -72,6 +76,7 @@ def workspace(request):
 
 
 @hr_only
+@require_GET
 def campaigns(request):
     page = Paginator(hr_selectors.campaigns_for_hr(), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "hr/campaigns.html", {"page": page})
@@ -131,6 +136,7 @@ def _progress_context(campaign) -> dict:
 
 
 @hr_only
+@require_GET
 def campaign_detail(request, pk):
     campaign = _campaign(pk)
     return render(
@@ -146,6 +152,7 @@ def campaign_detail(request, pk):
 
 
 @hr_only
+@require_GET
 def campaign_progress(request, pk):
     """The progress fragment, polled by htmx every two seconds while a send is under way.
     Answers 286 once every notice is out, which tells htmx to stop polling."""
@@ -156,6 +163,25 @@ def campaign_progress(request, pk):
 
 
 @hr_only
+@require_GET
+def manager_suggestions(request):
+    """The managers matching what HR typed in a manager picker (htmx asks as they type)."""
+    typed = request.GET.get("q") or request.GET.get("manager-manager", "")
+    typed = typed[:254]
+    return render(
+        request,
+        "hr/_manager_suggestions.html",
+        {
+            "typed": " ".join(typed.split()),
+            "matches": hr_selectors.manager_suggestions(typed),
+            "min_chars": hr_selectors.MANAGER_QUERY_MIN_CHARS,
+            "limit": hr_selectors.MANAGER_SUGGESTIONS,
+            "pick_name": "manager-pick",
+        },
+    )
+
+
+@hr_only
 @require_http_methods(["GET", "POST"])
 def campaign_audience(request, pk):
     campaign = _campaign(pk)
@@ -163,7 +189,6 @@ def campaign_audience(request, pk):
         messages.info(request, _("This campaign was sent; its audience can no longer change."))
         return redirect("hr:campaign", pk=campaign.pk)
     source = request.POST.get("source") if request.method == "POST" else None
-    managers = hr_selectors.managers()
     forms = {
         "teams": AudienceTeamsForm(
             request.POST if source == "teams" else None, campaign=campaign, prefix="teams"
@@ -171,7 +196,6 @@ def campaign_audience(request, pk):
         "manager": AudienceManagerForm(
             request.POST if source == "manager" else None,
             campaign=campaign,
-            managers=managers,
             prefix="manager",
         ),
         "csv": AudienceCsvForm(
@@ -238,6 +262,7 @@ def campaign_audience(request, pk):
 
 
 @hr_only
+@require_GET
 def campaign_preview(request, pk):
     """Exactly what a person of the audience will read: the terms document rendered, in their
     language, from the same facts and by the same code as when the campaign is sent, and its
@@ -340,6 +365,7 @@ def retroactive_import(request):
 
 
 @hr_only
+@require_GET
 def placements(request):
     page = Paginator(hr_selectors.placement_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = hr_selectors.with_seats(page.object_list)
@@ -355,7 +381,12 @@ def offer_placement(request, pk):
     placement_request = found[0]
     teams = hr_selectors.offer_teams(placement_request)
     seats = {p.team_id: p.seats for p in placement_request.ranked}
-    form = OfferPlacementForm(request.POST or None, teams=teams, seats=seats)
+    form = OfferPlacementForm(
+        request.POST or None,
+        teams=teams,
+        seats=seats,
+        contact=(display_name(request.user), request.user.email),
+    )
     if request.method == "GET" and placement_request.matching:
         form.initial["to_team"] = placement_request.matching[0].team_id
     error = None
@@ -370,6 +401,7 @@ def offer_placement(request, pk):
                 data_labelling_percent=data["data_labelling_percent"],
                 start_date=data["start_date"],
                 response_deadline=data["response_deadline"],
+                **{name: data[name] for name in FACTS},
             )
         except ValidationError as exc:
             apply_service_errors(form, exc)

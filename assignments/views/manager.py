@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from assignments import services, transitions
 from assignments.deadlines import add_working_days
@@ -26,9 +26,10 @@ from assignments.forms import (
 from assignments.models import Proposal
 from assignments.permissions import can_manage_proposal, can_propose_for
 from assignments.selectors import proposals_managed_by
+from assignments.services.managing import ensure_may_withdraw
 from assignments.services.proposing import FACTS
 from people.models import Employee
-from people.roles import is_manager
+from people.roles import is_hr, is_manager
 from people.selectors import direct_reports, display_name
 from portal.errors import TransitionError
 
@@ -55,6 +56,7 @@ def _require_manager(user) -> None:
 
 
 @login_required
+@require_GET
 def team_proposals(request):
     _require_manager(request.user)
     filters = TeamProposalFilter(request.GET or None, queryset=proposals_managed_by(request.user))
@@ -62,6 +64,8 @@ def team_proposals(request):
     now = timezone.now()
     for proposal in proposals:  # what the transition table lets a manager do with each row
         proposal.actions = transitions.available_actions(proposal, by=transitions.MANAGER, now=now)
+        if proposal.kind == Kind.RETROACTIVE and not is_hr(request.user):
+            proposal.actions -= {"withdraw"}  # only HR withdraws one (ensure_may_withdraw)
     return render(
         request,
         "assignments/team_proposals.html",
@@ -169,6 +173,16 @@ def withdraw(request, pk):
     proposal = _managed_proposal(request, pk)
     form = WithdrawProposalForm(request.POST or None)
     error = None
+    try:
+        ensure_may_withdraw(proposal, request.user)
+    except PermissionDenied as refused:
+        # Shown before anything is typed, and refused again by the service on POST.
+        return render(
+            request,
+            "assignments/withdraw.html",
+            {"proposal": proposal, "form": None, "error": refused.args[0]},
+            status=403,
+        )
     if request.method == "POST" and form.is_valid():
         try:
             services.withdraw_proposal(

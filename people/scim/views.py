@@ -168,16 +168,13 @@ def _etag_matches(header: str, version: str) -> bool:
     return "*" in tags or version.removeprefix("W/") in [t.removeprefix("W/") for t in tags]
 
 
-def list_response(resources: list, total: int, start: int, request: SearchRequest) -> Response:
+def list_response(page: query.Page, start: int) -> Response:
     body = {
         "schemas": [LIST_RESPONSE],
-        "totalResults": total,
-        "itemsPerPage": len(resources),
+        "totalResults": page.total,
+        "itemsPerPage": len(page.documents),
         "startIndex": start,
-        "Resources": [
-            r.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=request)
-            for r in resources
-        ],
+        "Resources": page.documents,
     }
     return Response(body, content_type=CONTENT_TYPE)
 
@@ -227,7 +224,7 @@ class CollectionView(ScimView):
             payload, scim_ctx=Context.SEARCH_REQUEST
         )
         page = query.search(self.kind.name, request, self.base())
-        return list_response(page.resources, page.total, request.start_index or 1, request)
+        return list_response(page, request.start_index or 1)
 
     def get(self, request):
         return self.search(self.parameters())
@@ -251,7 +248,7 @@ class SearchView(CollectionView):
     def post(self, request):
         payload = self.body(SearchRequest[self.kind.model], Context.SEARCH_REQUEST)
         page = query.search(self.kind.name, payload, self.base())
-        return list_response(page.resources, page.total, payload.start_index or 1, payload)
+        return list_response(page, payload.start_index or 1)
 
 
 class RootSearchView(ScimView):
@@ -262,7 +259,7 @@ class RootSearchView(ScimView):
     def post(self, request):
         payload = self.body(SearchRequest[UserResource | GroupResource], Context.SEARCH_REQUEST)
         page = query.search_everything(payload, self.base())
-        return list_response(page.resources, page.total, payload.start_index or 1, payload)
+        return list_response(page, payload.start_index or 1)
 
 
 class ResourceView(ScimView):

@@ -19,6 +19,7 @@ from assignments.services import (
 )
 from consent.ledger import verify_chain
 from consent.models import ConsentRecord
+from consent.selectors import private_reason_of
 from people.models import Employee
 from portal.errors import TransitionError
 from tests.assignments.helpers import describe
@@ -156,7 +157,7 @@ def test_opting_out_is_one_action_with_a_private_reason(proposal, employee):
     )
     proposal.refresh_from_db()
     assert proposal.state == Proposal.State.OPTED_OUT
-    assert record.private_reason == "I prefer my current work"
+    assert private_reason_of(record, employee.user) == "I prefer my current work"
     assert not PlacementRequest.objects.exists()  # they stay where they are: nothing to place
 
 

@@ -101,3 +101,50 @@ def test_a_workload_that_cannot_run_is_an_error_row_not_a_gap():
     assert set(broken) >= KEYS
     assert broken["pass"] is False
     assert "ERROR" in report.table([broken])
+
+
+def _consent_check_measured(warm_rps=950.0, cold_rps=400.0, batch_p95=30.0, p99=8.0) -> dict:
+    def side(check_rps):
+        return {"floor_rps": 1000.0, "check_rps": check_rps, "check_client_p99_ms": 40.0,
+                "check_server_p50_ms": 1.0, "check_server_p99_ms": p99,
+                "floor_client_p99_ms": 38.0, "requests": 9000, "errors": 0, "non_2xx": 0,
+                "worker_peak_mb": 90.0}  # fmt: skip
+
+    return {
+        "info": {"people": 1000, "opted_in": 100},
+        "warm": side(warm_rps),
+        "cold": side(cold_rps),
+        "batch": {
+            "server_p50_ms": batch_p95 / 2,
+            "server_p95_ms": batch_p95,
+            "requests": 80,
+            "non_2xx": 0,
+            "errors": 0,
+            "client_p95_ms": batch_p95 * 2,
+        },  # fmt: skip
+    }
+
+
+def test_the_consent_check_rows_are_named_as_promised_and_judged_on_their_targets():
+    from bench import consent_check
+
+    rows = consent_check.rows_from("10k", _consent_check_measured())
+
+    assert [r["workload"] for r in rows] == [
+        "consent-check", "consent-check-cold", "consent-check-batch"
+    ]  # fmt: skip
+    assert all(set(r) >= KEYS for r in rows) and all(r["pass"] for r in rows)
+    assert rows[0]["ratio"] == 0.95 and rows[1]["ratio"] == 0.4
+    assert set(consent_check.ROWS) == {r["workload"] for r in rows}
+    assert len(report.table(rows).splitlines()) == 2 + len(rows)
+
+
+def test_a_slow_check_or_batch_fails_its_row():
+    from bench import consent_check
+
+    slow = consent_check.rows_from(
+        "10k", _consent_check_measured(warm_rps=800.0, cold_rps=250.0, batch_p95=60.0)
+    )
+    assert [r["pass"] for r in slow] == [False, False, False]
+    late = consent_check.rows_from("10k", _consent_check_measured(p99=25.0))
+    assert late[0]["pass"] is False and late[0]["checks"]["p99"] is False

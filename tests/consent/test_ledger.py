@@ -54,7 +54,7 @@ def test_saving_a_changed_record_is_refused_by_the_model(two_records):
     "statement",
     [
         "UPDATE consent_consentrecord SET action = 'opt_out'",
-        "UPDATE consent_consentrecord SET private_reason = ''",
+        "UPDATE consent_consentrecord SET reason_ciphertext = ''",
         "DELETE FROM consent_consentrecord",
     ],
 )
@@ -100,7 +100,7 @@ def test_verify_ledger_names_the_link_after_a_deleted_row(two_records):
 def test_verify_ledger_exits_non_zero_from_the_shell(two_records):
     from django.core.management import ManagementUtility
 
-    tamper("UPDATE consent_consentrecord SET private_reason = 'x'")
+    tamper("UPDATE consent_consentrecord SET reason_ciphertext = 'x'")
     with pytest.raises(SystemExit) as exit_info:
         ManagementUtility(["manage.py", "verify_ledger"]).execute()
     assert exit_info.value.code == 1

@@ -20,7 +20,7 @@ from jwcrypto import jws as jc_jws
 from jwcrypto.common import JWException
 
 from assignments.services import opt_in, opt_out, withdraw_consent
-from consent import signing
+from consent import crypto, signing
 from notifications.models import Notification
 from notifications.sending import send_notification
 from tests.assignments.helpers import ROLE
@@ -342,4 +342,8 @@ def test_without_debug_and_without_a_key_the_portal_refuses_to_start(pems, tmp_p
     assert "PORTAL_RECEIPT_SIGNING_KEYS is required when DJANGO_DEBUG is off" in refused.stderr
     key_file = tmp_path / "receipt-keys.pem"
     key_file.write_text(pems["a"])
-    assert _start({"PORTAL_RECEIPT_SIGNING_KEYS_FILE": str(key_file)}).returncode == 0
+    ledger_key = crypto.generate_master_key()  # required too (tests/consent/test_encryption.py)
+    started = _start(
+        {"PORTAL_RECEIPT_SIGNING_KEYS_FILE": str(key_file), "PORTAL_LEDGER_MASTER_KEY": ledger_key}
+    )
+    assert started.returncode == 0

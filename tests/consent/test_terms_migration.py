@@ -28,8 +28,9 @@ User = apps.get_model("auth", "User")
 Team, Employee = apps.get_model("people", "Team"), apps.get_model("people", "Employee")
 Campaign, Proposal = apps.get_model("assignments", "Campaign"), apps.get_model("assignments", "Proposal")
 legacy = importlib.import_module("assignments.migrations.0005_terms_documents")._legacy_terms
-from consent.services import RequestContext, append_record
-from django.contrib.auth import get_user_model
+from consent.ledger import record_hash_v1
+Record = apps.get_model("consent", "ConsentRecord")
+head = "0" * 64
 
 platform = Team.objects.create(name="Platform", slug="platform")
 ai = Team.objects.create(name="Applied AI", slug="ai", kind="ai_initiative")
@@ -41,13 +42,17 @@ for n, campaign in enumerate([None, drive, drive]):
     person = Employee.objects.create(user=user, name=f"Person {n}", email=user.email, team=platform)
     p = Proposal(employee=person, from_team=platform, to_team=ai, proposed_by=boss, campaign=campaign,
                  role_description="Label data.", start_date=date(2027, 1, 4),
-                 response_deadline=timezone.now() + timedelta(days=9), terms_version="1")
+                 response_deadline=timezone.now() + timedelta(days=9), terms_version="1",
+                 state="opted_in")  # what its opt-in below made it
     p.terms_sha256 = hashlib.sha256(json.dumps(legacy(p), sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
     p.save()
-    with transaction.atomic():
-        real = get_user_model().objects.get(pk=user.pk)  # auth is not part of this migration
-        append_record(subject=real, about_kind="proposal", about_id=p.pk, action="opt_in",
-                      terms_sha256=p.terms_sha256, terms_version="1", actor=real, context=RequestContext())
+    # A record of the first ledger format, as its services wrote it then (consent 0003).
+    fields = dict(subject_id=user.pk, about_kind="proposal", about_id=str(p.pk), action="opt_in",
+                  terms_sha256=p.terms_sha256, terms_version="1", actor_id=user.pk, channel="web",
+                  recorded_at=timezone.now(), ip_address=None, user_agent="", private_reason="",
+                  prev_hash=head)
+    fields["hash"] = head = record_hash_v1(fields)
+    Record.objects.create(**fields)
     made.append(p.pk)
 # An edit after sending: that proposal's first-format words can no longer be reproduced.
 Campaign.objects.filter(pk=drive.pk).update(description="Edited later.")

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 
 from consent.models import AccessLogEntry
-from datause import services
+from datause import checklog, services
 from datause.check import check, check_many
 from tests.api.conftest import key_client
 from tests.conftest import WEB, make_person
@@ -48,7 +48,9 @@ def test_the_api_answers_a_key_with_the_scope(purpose, eve):
     body = response.json()
     assert body["allowed"] is True and body["record_id"] == record.pk
     assert body["purpose_version"] == 1 and body["valid_until"]
-    # The read is access-logged against the person, for them to see.
+    # The read is access-logged against the person, for them to see (once spooled checks are
+    # counted: every few seconds in a web process, here when asked).
+    checklog.flush()
     entry = AccessLogEntry.objects.get(subject=eve.user)
     assert entry.channel == "api" and entry.page == "api:consent-check"
     listing = client.get("/api/v1/purposes/").json()
@@ -156,3 +158,107 @@ def test_a_withdrawal_in_another_connection_is_seen_by_the_api(purpose, eve):
     thread.join()
     response = client.get(URL, {"employee": "E-1001", "purpose": purpose.slug})
     assert response.json()["allowed"] is False
+
+
+def _raw_post(client, body: bytes, content_type="application/json", **extra):
+    return client.post(URL, data=body, content_type=content_type, **extra)
+
+
+@pytest.mark.django_db
+def test_the_fast_batch_answers_exactly_as_the_drf_view(purpose, eve):
+    """Without an Idempotency-Key the plain view answers; with one, the DRF view: same body."""
+    _opt_in(purpose, eve)
+    client = key_client("consent:check")[0]
+    body = {
+        "checks": [
+            {"employee": " E-1001 ", "purpose": "keystrokes"},
+            {"employee": "E-1001", "purpose": "nothing"},
+            {"employee": "ghost", "purpose": "keystrokes"},
+        ]
+    }
+    fast = client.post(URL, body, format="json")
+    drf = client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="same-answer")
+    assert fast.status_code == drf.status_code == 200
+    assert fast["Content-Type"] == drf["Content-Type"] == "application/json"
+    assert fast.json() == drf.json()
+    first, unknown_purpose, ghost = fast.json()["results"]
+    assert first["employee"] == "E-1001" and first["allowed"] is True
+    assert unknown_purpose["status"] == 404 and unknown_purpose["detail"] == "unknown purpose"
+    assert ghost["allowed"] is False
+    # Every answered pair is logged, like a single check (the unknown ones are no read).
+    checklog.flush()
+    assert AccessLogEntry.objects.filter(subject=eve.user).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b'{"checks": [{"employee": "E-1\\u0000", "purpose": "keystrokes"}]}', "NUL character"),
+        (b'{"checks": [{"employee": "E-1", "purpose": "k"}], "x": "\\u0000"}', "NUL character"),
+        (b'{"checks": [{"employee": "\\udc80", "purpose": "keystrokes"}]}', "lone surrogate"),
+        (b'{"checks": [', "JSON parse error"),
+        (b'{"checks": [NaN]}', "JSON parse error"),
+        (b'{"checks": {"employee": "E-1001"}}', '{"checks": [{"employee"'),
+        (b'[{"employee": "E-1001", "purpose": "keystrokes"}]', '{"checks": [{"employee"'),
+        (b"", '{"checks": [{"employee"'),
+    ],
+)
+def test_a_batch_the_parser_refuses_is_400_and_says_why(purpose, eve, body, detail):
+    client = key_client("consent:check")[0]
+    response = _raw_post(client, body)
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert detail in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_batch_names_every_malformed_item_and_refuses_oversized_bodies(purpose, eve, settings):
+    client = key_client("consent:check")[0]
+    items = [
+        {"employee": "E-1001", "purpose": "keystrokes"},
+        {"purpose": "x"},
+        7,
+        {"employee": " ", "purpose": "x"},
+        {"employee": "E-1001", "purpose": ["x"]},
+    ]
+    response = client.post(URL, {"checks": items}, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "4 check(s) are malformed."
+    assert [e["index"] for e in response.json()["errors"]] == [1, 2, 3, 4]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client.post(URL, {"checks": [items[0]] * 40}, format="json")
+    assert response.status_code == 413 and "fewer items" in response.json()["detail"]
+    # Another media type is DRF's 415, as before.
+    response = _raw_post(client, b"checks=1", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+
+
+@pytest.mark.django_db
+def test_a_batch_needs_a_key_with_the_scope(purpose, eve, client):
+    body = b'{"checks": [{"employee": "E-1001", "purpose": "keystrokes"}]}'
+    assert _raw_post(client, body).status_code == 401
+    assert _raw_post(key_client("consent:read")[0], body).status_code == 403
+    client.force_login(eve.user)
+    assert _raw_post(client, body).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_check_is_rate_limited_per_key_in_each_process(purpose, eve, monkeypatch):
+    """The configured rate, shared among the web processes: 6/min over 3 processes is 2 per
+    key in this one, for single checks and batches alike; another key has its own budget."""
+    from api.throttling import PerClientRateThrottle
+
+    monkeypatch.setattr(PerClientRateThrottle, "THROTTLE_RATES", {"client": "6/min"})
+    monkeypatch.setenv("GUNICORN_WORKERS", "3")
+    client, other = key_client("consent:check")[0], key_client("consent:check")[0]
+    single = {"employee": "E-1001", "purpose": purpose.slug}
+    batch = {"checks": [single]}
+    assert client.get(URL, single).status_code == 200
+    assert client.post(URL, batch, format="json").status_code == 200
+    refused = client.get(URL, single)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    assert refused["Content-Type"] == "application/problem+json"
+    assert client.post(URL, batch, format="json").status_code == 429
+    assert client.post(URL, batch, format="json", HTTP_IDEMPOTENCY_KEY="k1").status_code == 429
+    assert other.post(URL, batch, format="json").status_code == 200

@@ -151,6 +151,8 @@ def test_each_change_writes_a_consent_changed_event_without_a_reason(purpose, ev
         "record_id": record.pk,
         "decided_at": record.recorded_at.isoformat(),
         "valid_until": add_months(record.recorded_at, 12).isoformat(),
+        # Where it goes: the purpose's own endpoints (none here); webhooks strips this key.
+        "route_to_endpoints": [],
     }
     opt_out(purpose, eve)
     assert [e.payload["allowed"] for e in OutboxEvent.objects.filter(topic="consent.changed")] == [

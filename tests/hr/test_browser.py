@@ -107,6 +107,12 @@ def test_hr_works_the_placement_queue_and_leave(
     page.get_by_role("link", name="Offer placement to Eve Employee").click()
     expect(page.get_by_label("Team offered")).to_have_value(str(search.pk))
     page.get_by_label("The work, in plain words").fill(ROLE)
+    # The same structured facts as a transfer proposal (HR is the contact unless changed).
+    page.get_by_label("Grade").fill("L4")
+    page.get_by_label("No change").check()
+    page.get_by_label("Location").fill("Berlin office")
+    page.get_by_label("New manager").fill("Sid Search")
+    page.get_by_label("Expected duration").fill("Permanent")
     check_page(page, screenshot_dir, "68-offer-placement")
     page.get_by_role("button", name="Send the offer").click()
     expect(page.get_by_text("Placement offer sent to Eve Employee: Search.")).to_be_visible()

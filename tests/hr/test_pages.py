@@ -35,6 +35,7 @@ HR_PAGES = [
     ("hr:placements", []),
     ("hr:offer_placement", [1]),
     ("hr:leave", []),
+    ("hr:manager_suggestions", []),
 ]
 
 
@@ -108,7 +109,8 @@ def test_hr_creates_a_campaign_chooses_by_file_previews_and_sends(
             "target_teams": [ai_team.pk],
             "role_description": ROLE,
             "data_labelling_percent": 40,
-            "start_date": "2099-01-05",
+            # Within the horizon for start dates (PORTAL_MAX_HORIZON_DAYS).
+            "start_date": (timezone.localdate() + timedelta(days=120)).isoformat(),
             "response_working_days": 10,
             "terms_version": "1",
             "accountable_owner": "",
@@ -142,7 +144,8 @@ def test_hr_creates_a_campaign_chooses_by_file_previews_and_sends(
             "target_teams": [ai_team.pk],
             "role_description": ROLE,
             "data_labelling_percent": 40,
-            "start_date": "2099-01-05",
+            # Within the horizon for start dates (PORTAL_MAX_HORIZON_DAYS).
+            "start_date": (timezone.localdate() + timedelta(days=120)).isoformat(),
             "response_working_days": 10,
             "terms_version": "1",
             "accountable_owner": "Dana Director",

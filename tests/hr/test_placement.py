@@ -62,6 +62,14 @@ def offer_form(team, start_date, deadline):
         "data_labelling_percent": 0,
         "start_date": start_date.isoformat(),
         "response_deadline": timezone.localtime(deadline).strftime("%Y-%m-%dT%H:%M"),
+        # The structured facts every offer states, as a transfer does (test_offer_facts.py).
+        "grade": "L4",
+        "pay_band_change": "none",
+        "location": "Berlin office",
+        "new_manager": "Sid Search",
+        "expected_duration": "Permanent",
+        "contact_name": "Harper HR",
+        "contact_email": "harper@example.test",
     }
 
 

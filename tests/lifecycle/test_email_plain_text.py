@@ -151,8 +151,9 @@ def about(notification, proposal_ids) -> bool:
 
 def test_the_services_produce_every_kind_of_notice_and_every_receipt(every_notice):
     notices = every_notice["notices"]
-    # Every kind about proposals; the data-use receipt is produced in tests/datause.
-    assert {n.kind for n in notices} == set(Kind.values) - {Kind.DATA_USE_RECEIPT}
+    # Every kind about proposals; the data-use notices are produced in tests/datause.
+    data_use = {Kind.DATA_USE_RECEIPT, Kind.DATA_USE_ASKED_AGAIN, Kind.DATA_USE_LAPSE_REMINDER}
+    assert {n.kind for n in notices} == set(Kind.values) - data_use
     receipts = {n.context["action"] for n in notices if n.kind == Kind.DECISION_RECEIPT}
     assert receipts == {"opt_in", "opt_out", "withdraw", "undraft"}
     audiences = {n.context["audience"] for n in notices if n.kind == Kind.PROPOSAL_EXPIRED}

@@ -26,7 +26,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from consent import signing
+from consent import crypto, signing
 from notifications.models import Notification
 from notifications.services import NotificationSpec, notify_many
 from notifications.tasks import send_notification_email
@@ -55,6 +55,7 @@ def _worker_env(smtp_port: int) -> dict:
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY="worker-kill-test",
         PORTAL_RECEIPT_SIGNING_KEYS=signing.generate_pem(),  # required with debug off
+        PORTAL_LEDGER_MASTER_KEY=crypto.generate_master_key(),  # required with debug off
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(smtp_port),
         EMAIL_TIMEOUT="5",

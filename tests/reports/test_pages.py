@@ -248,7 +248,8 @@ def test_private_reasons_never_reach_a_dashboard_nor_its_queries(
         bodies = [text(hr_client.get(path)) for path in paths]
     assert all(reason not in body for body in bodies)
     assert "Eve Employee" in bodies[2]  # the drill-down names her, with her decision only
-    assert not [q["sql"] for q in queries if "private_reason" in q["sql"]]
+    assert not [q["sql"] for q in queries if "reason_ciphertext" in q["sql"]]
+    assert not [q["sql"] for q in queries if "consent_subjectkey" in q["sql"]]
     assert not [q["sql"] for q in queries if "consent_consentrecord" in q["sql"]]
 
 

@@ -195,5 +195,5 @@ def test_sql_narrowing_never_changes_the_answer(provisioned, employee, expressio
     everyone = [store.as_user(e, "http://testserver/scim/v2") for e in store.people()]
     expected = sorted(r.id for r in everyone if request.filter.match(r))
     found = query.search("Users", request, "http://testserver/scim/v2")
-    assert sorted(r.id for r in found.resources) == expected
+    assert sorted(r["id"] for r in found.documents) == expected
     assert found.total == len(expected)
