@@ -491,10 +491,14 @@ class Seeder:
             for stream in (proposals, events, ledger):
                 stream.flush()
             copies.close()
-            with conns[0].cursor().copy(
-                "COPY consent_subjectkey (id, subject_id, wrapped, master_key_id, created_at) "
-                "FROM STDIN"
-            ) as copy:
+            with (
+                conns[0]
+                .cursor()
+                .copy(
+                    "COPY consent_subjectkey (id, subject_id, wrapped, master_key_id, created_at) "
+                    "FROM STDIN"
+                ) as copy
+            ):
                 for user, (key_id, _, wrapped, master_id) in keys.items():
                     copy.write_row([key_id, user, wrapped, master_id, org.now])
             # Events and records point at proposals (and records at keys): commit those first

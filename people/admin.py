@@ -1,5 +1,7 @@
 from allauth.account.admin import EmailAddressAdmin
 from allauth.account.models import EmailAddress
+from allauth.mfa.admin import AuthenticatorAdmin
+from allauth.mfa.models import Authenticator
 from allauth.socialaccount.admin import SocialAccountAdmin
 from allauth.socialaccount.models import SocialAccount
 from django import forms
@@ -153,8 +155,9 @@ class AccountAdmin(UserAdmin):
 
 
 class ReadOnlyLinksMixin:
-    """Addresses and provider links prove who someone is at sign-in: an admin may remove a
-    stale one (the person then links again by signing in), never add or repoint one."""
+    """Addresses, provider links and authenticators prove who someone is at sign-in: an admin
+    may remove a stale one (the person then sets it up again themselves), never add or repoint
+    one, which would let the admin sign in as that person."""
 
     def has_add_permission(self, request):
         return False
@@ -165,6 +168,7 @@ class ReadOnlyLinksMixin:
 
 admin.site.unregister(EmailAddress)
 admin.site.unregister(SocialAccount)
+admin.site.unregister(Authenticator)
 
 
 @admin.register(EmailAddress)
@@ -175,3 +179,9 @@ class SignInAddressAdmin(ReadOnlyLinksMixin, EmailAddressAdmin):
 @admin.register(SocialAccount)
 class ProviderLinkAdmin(ReadOnlyLinksMixin, SocialAccountAdmin):
     pass
+
+
+@admin.register(Authenticator)
+class TwoFactorAdmin(ReadOnlyLinksMixin, AuthenticatorAdmin):
+    # The secret and recovery codes are the person's own: never shown, even read-only.
+    exclude = ("data",)

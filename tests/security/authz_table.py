@@ -296,7 +296,7 @@ ADMIN_MODELS = {
     # model: what a superuser may do besides viewing (add / change / delete)
     "auth_group": "add change delete",
     "auth_user": "add change delete",
-    "mfa_authenticator": "add delete",
+    "mfa_authenticator": "delete",  # each person sets up their own second factor
     "socialaccount_socialapp": "add change delete",
     "socialaccount_socialtoken": "add change delete",
     "socialaccount_socialaccount": "delete",  # accounts are linked by signing in, never by hand

@@ -59,3 +59,23 @@ def test_the_admin_cannot_repoint_what_sign_in_matches_on(admin_client, employee
         assert f'name="{field}"' not in page
     assert admin_client.get("/admin/account/emailaddress/add/").status_code == 403
     assert admin_client.get("/admin/socialaccount/socialaccount/add/").status_code == 403
+
+
+def test_the_admin_cannot_give_anyone_an_authenticator_nor_read_one(admin_client, employee):
+    """An authenticator the admin set up for someone would be a second factor the admin holds."""
+    from allauth.mfa.models import Authenticator
+
+    assert admin_client.get("/admin/mfa/authenticator/add/").status_code == 403
+    totp = Authenticator.objects.create(
+        user=employee.user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"}
+    )
+    page = admin_client.get(f"/admin/mfa/authenticator/{totp.pk}/change/").content.decode()
+    assert "JBSWY3DPEHPK3PXP" not in page
+    assert (
+        admin_client.post(
+            f"/admin/mfa/authenticator/{totp.pk}/change/", {"user": employee.user.pk}
+        ).status_code
+        == 403
+    )
+    # Removing a lost one stays possible: the person then sets up a new one themselves.
+    assert admin_client.get(f"/admin/mfa/authenticator/{totp.pk}/delete/").status_code == 200

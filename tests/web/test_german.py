@@ -365,6 +365,8 @@ EMAIL_WORDS = {
     Notification.Kind.PLACEMENT_REQUESTED: "Neuer Vermittlungsantrag",
     Notification.Kind.HR_DIGEST: "HR-Zusammenfassung",
     "data_use_receipt": "Ihr Beleg: Sie haben",
+    "data_use_asked_again": "hat sich geändert: Bitte entscheiden Sie erneut",
+    "data_use_lapse_reminder": "Ihre Einwilligung zu .* erlischt am",
 }
 
 
@@ -374,7 +376,7 @@ def data_use_receipts(employee) -> list[Notification]:
 
     from django.utils import timezone
 
-    from datause.emails import data_use_receipt
+    from datause.emails import LapseDue, asked_again, data_use_receipt, lapse_reminders
 
     purpose = SimpleNamespace(
         title="Keystrokes for the typing model",
@@ -392,7 +394,10 @@ def data_use_receipts(employee) -> list[Notification]:
             hash="cd" * 32,
         )
         data_use_receipt(record, purpose, employee)
-    return list(Notification.objects.filter(kind="data_use_receipt"))
+    purpose.pk = 900001
+    asked_again(purpose, [(employee.user_id, employee.name)])
+    lapse_reminders([LapseDue(900001, employee.user_id, employee.name, purpose, timezone.now())])
+    return list(Notification.objects.filter(kind__startswith="data_use_"))
 
 
 @pytest.mark.django_db
