@@ -7,6 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# Two pytest-xdist workers, one per core, each on its own PostgreSQL and Redis database
+# (tests/workers.py); TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
 .PHONY: run test lint format bench clean
@@ -57,7 +60,7 @@ $(SSO_PROVIDER)/node_modules/.package-lock.json: $(SSO_PROVIDER)/package-lock.js
 test: $(VENV)/.installed-test $(SSO_PROVIDER)/node_modules/.package-lock.json
 	@DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) tests/check_services.py
 	DJANGO_DEBUG=1 DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
-		$(VENV)/bin/pytest $(PYTEST_ARGS)
+		$(PY) -m pytest -p tests.workers -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Speed and memory at 10,000 and 100,000 employees, as ratios to floors measured in the same
 # run (README, "Benchmarks"). QUICK=1: the 10,000 size only; PROFILE=1: also write pyinstrument

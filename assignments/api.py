@@ -20,6 +20,7 @@ from api.errors import problem
 from api.idempotency import idempotent
 from api.permissions import is_api_client
 from assignments import services
+from assignments.access import LogsPeopleShown
 from assignments.models import Campaign, Move, PlacementRequest, Proposal
 from assignments.permissions import can_manage_proposal, can_propose_for
 from assignments.selectors import proposals_visible_to
@@ -144,7 +145,9 @@ def _propose(request, data) -> Proposal:
     list=extend_schema(summary="List proposals (scope proposals:read)"),
     retrieve=extend_schema(summary="A proposal (scope proposals:read)"),
 )
-class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ProposalViewSet(
+    LogsPeopleShown, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     lookup_value_converter = "int"
     serializer_class = ProposalSerializer
     required_scopes = {"GET": "proposals:read", "WRITE": "proposals:write"}
@@ -384,7 +387,7 @@ class MoveSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MoveViewSet(viewsets.ReadOnlyModelViewSet):
+class MoveViewSet(LogsPeopleShown, viewsets.ReadOnlyModelViewSet):
     lookup_value_converter = "int"
     serializer_class = MoveSerializer
     required_scopes = {"GET": "proposals:read"}
@@ -417,7 +420,7 @@ class PlacementRequestSerializer(serializers.ModelSerializer):
         return [p.team.slug for p in request.preferences.all()]
 
 
-class PlacementRequestViewSet(viewsets.ReadOnlyModelViewSet):
+class PlacementRequestViewSet(LogsPeopleShown, viewsets.ReadOnlyModelViewSet):
     """Placement requests (scope proposals:read). HR and API keys see all; people their own.
     The note a person wrote stays out: it is theirs."""
 

@@ -8,7 +8,9 @@ and a rolled-back change has none. Rendering happens later, in the recipient's z
 language, from templates/emails/<kind>_subject.txt, _body.txt and _body.html.
 
 Privacy rule for everything addressed to a proposer, manager or HR: build it from the
-proposal's state, never from a ConsentRecord's private reason.
+proposal's state, never from a ConsentRecord's private reason. A notice that tells someone of
+another person's decision (a proposer of an answer, an expiry or a move; HR of a placement
+request) is a read of that person's consent data: `_log_told` puts it in their access log.
 
 Words are chosen when a message is rendered, never when it is written: the context holds codes
 (`kind`, `action`, `priority`, `channel`) and names, and the templates pick the words for them
@@ -27,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assignments.models import Move, PlacementRequest, Proposal
+from consent.access import record_pairs
 from notifications.models import Notification
 from notifications.services import NotificationSpec, notify_many
 from people.roles import hr_users
@@ -38,6 +41,11 @@ SUMMARY_ITEMS = 25  # names listed in a summary; the count covers the rest
 # Decisions that earn the person a receipt (all of their own decisions; never an expiry,
 # which is the system's record of silence and has its own notice).
 RECEIPT_ACTIONS = ("opt_in", "opt_out", "withdraw", "undraft")
+
+
+def _log_told(told: list[tuple[int, int]], kind: str, *, at: datetime | None = None) -> None:
+    """(recipient, person) pairs: each recipient was told of that person's decision."""
+    record_pairs(told, page=f"notice: {kind}", purpose=f"notice {kind}", at=at)
 
 
 def _proposal_url(proposal_id: int) -> str:
@@ -114,6 +122,7 @@ def reminder_key(proposal_id: int, hours: int, deadline: datetime) -> str:
 
 def deadline_reminders(proposals: list[Proposal], hours_for: dict[int, int]) -> list[int]:
     """One reminder per proposal, threshold and deadline (services.clock decides who is due)."""
+    url = _proposal_urls()
     return notify_many(
         [
             NotificationSpec(
@@ -121,7 +130,7 @@ def deadline_reminders(proposals: list[Proposal], hours_for: dict[int, int]) -> 
                 kind=Kind.DEADLINE_REMINDER,
                 dedupe_key=reminder_key(p.pk, hours_for[p.pk], p.response_deadline),
                 context={**_proposal_context(p), "hours": hours_for[p.pk]},
-                url=_proposal_url(p.pk),
+                url=url(p.pk),
             )
             for p in proposals
         ]
@@ -165,6 +174,7 @@ def decision_receipt(record, proposal: Proposal) -> None:
                 url=_team_url(),
             )
         )
+        _log_told([(proposal.proposed_by_id, record.subject_id)], Kind.PROPOSAL_DECIDED)
     notify_many(specs)
 
 
@@ -241,6 +251,7 @@ def proposals_expired(rows: list[dict], *, now: datetime) -> None:
     specs = []
     by_proposer = defaultdict(list)
     kinds = _kinds_of(rows)
+    url = _proposal_urls()
     for r in rows:
         specs.append(
             NotificationSpec(
@@ -256,13 +267,22 @@ def proposals_expired(rows: list[dict], *, now: datetime) -> None:
                     "start_date": r["start_date"].isoformat(),
                     "deadline": r["response_deadline"].isoformat(),
                 },
-                url=_proposal_url(r["pk"]),
+                url=url(r["pk"]),
                 created_at=now,
             )
         )
         if r["proposed_by_id"] != r["employee__user_id"]:
             by_proposer[r["proposed_by_id"]].append(r)
     team_url = _team_url()
+    _log_told(
+        [
+            (proposer, r["employee__user_id"])
+            for proposer, items in by_proposer.items()
+            for r in items
+        ],
+        Kind.PROPOSAL_EXPIRED,
+        at=now,
+    )
     for proposer_id, items in by_proposer.items():
         specs.append(
             NotificationSpec(
@@ -351,7 +371,9 @@ def move_effective(event) -> None:
                 url=_team_url(),
             )
         )
-    notify_many(specs)
+    # A second dispatch of the event inserts nothing, and is not a second telling.
+    if notify_many(specs) and p.proposed_by_id != move.employee.user_id:
+        _log_told([(p.proposed_by_id, move.employee.user_id)], Kind.MOVE_EFFECTIVE)
 
 
 # --- To HR ----------------------------------------------------------------------------------
@@ -366,6 +388,8 @@ def placement_requested(request: PlacementRequest, *, preferences, source_team) 
         "preferences": [team.name for team in preferences],
         "created_at": _iso(request.created_at),
     }
+    hr = list(hr_users())
+    _log_told([(user.pk, request.employee.user_id) for user in hr], Kind.PLACEMENT_REQUESTED)
     notify_many(
         [
             NotificationSpec(
@@ -375,7 +399,7 @@ def placement_requested(request: PlacementRequest, *, preferences, source_team) 
                 context=context,
                 url=reverse("hr:placements"),  # the queue HR works, not the admin
             )
-            for user in hr_users()
+            for user in hr
         ]
     )
 

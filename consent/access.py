@@ -27,13 +27,15 @@ def record_reads(
     channel: str = AccessLogEntry.Channel.WEB,
     at: datetime | None = None,
 ) -> list[AccessLogEntry]:
-    """One entry per person shown (users or user ids), in one INSERT; none for the viewer."""
+    """One entry per person shown (users or user ids), in one INSERT; none for the viewer
+    (a user or a user id)."""
     at = at or timezone.now()
+    viewer_id = getattr(viewer, "pk", viewer)
     page = page[:PAGE_MAX]
     subject_ids = dict.fromkeys(getattr(s, "pk", s) for s in subjects)
     entries = [
         AccessLogEntry(
-            viewer_id=viewer.pk,
+            viewer_id=viewer_id,
             subject_id=subject_id,
             at=at,
             channel=channel,
@@ -41,7 +43,33 @@ def record_reads(
             purpose=purpose.strip(),
         )
         for subject_id in subject_ids
-        if subject_id != viewer.pk
+        if subject_id != viewer_id
+    ]
+    return AccessLogEntry.objects.bulk_create(entries) if entries else []
+
+
+def record_pairs(
+    pairs: Iterable[tuple[int, int]],
+    *,
+    page: str,
+    purpose: str = "",
+    channel: str = AccessLogEntry.Channel.NOTICE,
+    at: datetime | None = None,
+) -> list[AccessLogEntry]:
+    """One entry per (viewer id, subject id) pair, in one INSERT: many people each told of
+    someone else's decision (the expiry sweep tells every proposer of theirs)."""
+    at = at or timezone.now()
+    entries = [
+        AccessLogEntry(
+            viewer_id=viewer_id,
+            subject_id=subject_id,
+            at=at,
+            channel=channel,
+            page=page[:PAGE_MAX],
+            purpose=purpose.strip(),
+        )
+        for viewer_id, subject_id in dict.fromkeys(pairs)
+        if viewer_id != subject_id
     ]
     return AccessLogEntry.objects.bulk_create(entries) if entries else []
 

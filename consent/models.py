@@ -213,6 +213,8 @@ class AccessLogEntry(models.Model):
         WEB = "web", _("Web page")
         API = "api", _("API")
         EXPORT = "export", _("Export")
+        # A notice (in the app and by email) that told someone else of the person's decision.
+        NOTICE = "notice", _("Notice")
 
     viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     subject = models.ForeignKey(

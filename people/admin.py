@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db import router
+from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.utils.translation import gettext_lazy as _
 
 from people import services
@@ -31,6 +33,34 @@ class TeamForm(forms.ModelForm):
         return kind
 
 
+def has_history(obj) -> bool:
+    """Whether a row the database protects (a proposal, a move, a consent record, an access
+    log entry, from any app) points at obj: deleting it would then lose that history."""
+    collector = Collector(using=router.db_for_write(type(obj)))
+    try:
+        collector.collect([obj])
+    except (ProtectedError, RestrictedError):
+        return True
+    return False
+
+
+class KeptWithHistoryAdmin:
+    """Nothing lost: a person or account with history is deactivated, never deleted. Only one
+    made by mistake, with nothing recorded about it, may be deleted, one at a time: the bulk
+    delete (and Django's page listing what it would have to delete, decisions included) is
+    not offered."""
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and has_history(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     form = TeamForm
@@ -51,7 +81,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Employee)
-class EmployeeAdmin(admin.ModelAdmin):
+class EmployeeAdmin(KeptWithHistoryAdmin, admin.ModelAdmin):
     list_display = ("name", "email", "title", "team", "manager", "is_active", "on_leave_since")
     list_filter = ("is_active", "team", ("on_leave_since", admin.EmptyFieldListFilter))
     search_fields = ("name", "email", "external_id")
@@ -128,7 +158,7 @@ admin.site.unregister(get_user_model())
 
 
 @admin.register(get_user_model())
-class AccountAdmin(UserAdmin):
+class AccountAdmin(KeptWithHistoryAdmin, UserAdmin):
     """Django's user admin without its password pages: nobody sets another person's password.
 
     People reset their own by email (/accounts/password/reset/) or sign in with SSO; with

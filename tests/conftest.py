@@ -107,3 +107,12 @@ def proposal(employee, manager, ai_team, deadline, start_date):
         start_date=start_date,
         response_deadline=deadline,
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    """`make test` hands whole files to two workers in collection order (pytest-xdist's
+    loadfile, with its own reordering by test count turned off): files with a long test
+    (marked slow) go first, so that no worker is still
+    running one when the other has nothing left. The order inside each file is kept."""
+    long_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in long_files)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from assignments import hr_selectors, services, tasks, terms
+from assignments.access import log_shown
 from assignments.hr_forms import (
     AudienceCsvForm,
     AudienceManagerForm,
@@ -90,7 +91,7 @@ def _campaign_fields(form) -> dict:
 @hr_only
 @require_http_methods(["GET", "POST"])
 def campaign_new(request):
-    form = CampaignForm(request.POST or None)
+    form = CampaignForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             campaign = services.create_campaign(actor=request.user, **_campaign_fields(form))
@@ -113,7 +114,7 @@ def campaign_edit(request, pk):
     if campaign.state != Campaign.State.DRAFT:
         messages.info(request, _("This campaign was sent; its words can no longer change."))
         return redirect("hr:campaign", pk=campaign.pk)
-    form = CampaignForm(request.POST or None, instance=campaign)
+    form = CampaignForm(request.POST if request.method == "POST" else None, instance=campaign)
     if request.method == "POST" and form.is_valid():
         try:
             services.update_campaign(
@@ -207,6 +208,9 @@ def campaign_audience(request, pk):
     }
     row_errors = []
     form = forms.get(source)
+    unknown_source = request.method == "POST" and form is None
+    if unknown_source:  # not one of the page's three forms: say so, change nothing
+        messages.error(request, _("Choose who it goes to."))
     if form is not None and form.is_valid():
         data = form.cleaned_data
         try:
@@ -252,7 +256,7 @@ def campaign_audience(request, pk):
                 % {"count": result["chosen"]},
             )
             return redirect("hr:campaign_preview", pk=campaign.pk)
-    status = 400 if row_errors else 200
+    status = 400 if row_errors or unknown_source else 200
     return render(
         request,
         "hr/campaign_audience.html",
@@ -269,7 +273,9 @@ def campaign_preview(request, pk):
     sha256; and how many people each team contributes."""
     campaign = _campaign(pk)
     person = request.GET.get("person", "")
-    member = hr_selectors.audience_member(campaign, int(person) if person.isdigit() else None)
+    member = hr_selectors.audience_member(
+        campaign, int(person) if person.isascii() and person.isdigit() else None
+    )
     document = terms_view = None
     if member is not None and campaign.start_date is not None:
         employee, to_team = member
@@ -326,7 +332,10 @@ def campaign_send(request, pk):
 @hr_only
 @require_http_methods(["GET", "POST"])
 def retroactive_import(request):
-    form = RetroactiveImportForm(request.POST or None, request.FILES or None)
+    form = RetroactiveImportForm(
+        request.POST if request.method == "POST" else None,
+        request.FILES if request.method == "POST" else None,
+    )
     row_errors = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -369,6 +378,7 @@ def retroactive_import(request):
 def placements(request):
     page = Paginator(hr_selectors.placement_queue(), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = hr_selectors.with_seats(page.object_list)
+    log_shown(request, page.object_list, purpose="placement queue")
     return render(request, "hr/placements.html", {"page": page, "now": timezone.now()})
 
 
@@ -379,10 +389,12 @@ def offer_placement(request, pk):
     if not found:
         raise Http404
     placement_request = found[0]
+    if request.method == "GET":
+        log_shown(request, found, purpose="placement offer")
     teams = hr_selectors.offer_teams(placement_request)
     seats = {p.team_id: p.seats for p in placement_request.ranked}
     form = OfferPlacementForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         teams=teams,
         seats=seats,
         contact=(display_name(request.user), request.user.email),
@@ -432,9 +444,12 @@ def offer_placement(request, pk):
 @require_http_methods(["GET", "POST"])
 def leave(request):
     action = request.POST.get("action") if request.method == "POST" else None
-    form = LeaveForm(request.POST if action == "start" else None)
+    # Anything but "Mark back" is the page's main form: even a post without its button's
+    # value gets an answer about the person it names.
+    starting = request.method == "POST" and action != "end"
+    form = LeaveForm(request.POST if starting else None)
     if request.method == "POST":
-        if action == "start" and form.is_valid():
+        if starting and form.is_valid():
             person = hr_selectors.find_person(form.cleaned_data["person"])
             if person is None:
                 form.add_error("person", _("Nobody has this email or employee id."))
@@ -450,7 +465,7 @@ def leave(request):
                 return redirect("hr:leave")
         elif action == "end":
             raw = request.POST.get("employee", "")
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit()):  # "²".isdigit(), yet no number
                 raise Http404
             person = get_object_or_404(hr_selectors.people_on_leave(), pk=raw)
             extended = services.end_leave(employee=person, actor=request.user)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from assignments import services, transitions
+from assignments.access import log_shown
 from assignments.deadlines import add_working_days
 from assignments.forms import (
     DATETIME_LOCAL,
@@ -66,6 +67,7 @@ def team_proposals(request):
         proposal.actions = transitions.available_actions(proposal, by=transitions.MANAGER, now=now)
         if proposal.kind == Kind.RETROACTIVE and not is_hr(request.user):
             proposal.actions -= {"withdraw"}  # only HR withdraws one (ensure_may_withdraw)
+    log_shown(request, proposals, purpose="team proposals")
     return render(
         request,
         "assignments/team_proposals.html",
@@ -83,13 +85,13 @@ def propose(request):
         raw = request.POST.get("employee", "")
         target = (
             Employee.objects.select_related("manager").filter(pk=raw).first()
-            if raw.isdigit()
+            if raw.isascii() and raw.isdigit()  # "²" is a digit to isdigit(), not to int()
             else None
         )
         if target is not None and not can_propose_for(request.user, target):
             raise PermissionDenied(_("You can propose transfers only for your own direct reports."))
     form = ProposeTransferForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         employees=employees,
         contact=(display_name(request.user), request.user.email),
     )
@@ -138,7 +140,8 @@ def extend(request, pk):
     proposal = _managed_proposal(request, pk)
     suggested = timezone.localtime(add_working_days(proposal.response_deadline, 2))
     form = ExtendDeadlineForm(
-        request.POST or None, initial={"response_deadline": suggested.strftime(DATETIME_LOCAL)}
+        request.POST if request.method == "POST" else None,
+        initial={"response_deadline": suggested.strftime(DATETIME_LOCAL)},
     )
     error = None
     if request.method == "POST" and form.is_valid():
@@ -171,7 +174,7 @@ def extend(request, pk):
 @require_http_methods(["GET", "POST"])
 def withdraw(request, pk):
     proposal = _managed_proposal(request, pk)
-    form = WithdrawProposalForm(request.POST or None)
+    form = WithdrawProposalForm(request.POST if request.method == "POST" else None)
     error = None
     try:
         ensure_may_withdraw(proposal, request.user)

@@ -72,6 +72,7 @@ class ConsentMachine(RuleBasedStateMachine):
         ]
         self.start_teams = {p.pk: p.team_id for p in self.people}
         self.proposals: list[int] = []
+        self.moved: list[int] = []  # proposals that became a move
         self.terminal: dict[int, str] = {}
 
     def teardown(self):
@@ -210,8 +211,17 @@ class ConsentMachine(RuleBasedStateMachine):
         ) + timedelta(hours=9)
         self.now = max(self.now, start)
         services.expire_overdue_proposals(now=self.now)
-        if services.apply_due_moves(now=self.now):
+        moves = services.apply_due_moves(now=self.now)
+        if moves:
             REACHED["move"] += 1
+            self.moved.extend(move.proposal_id for move in moves)
+
+    @precondition(lambda self: self.moved)
+    @rule(index=st.integers(0, 50), preference=st.integers(0, 2))
+    def undraft_after_a_move(self, index, preference):
+        """The undraft on a proposal that did become a move (the rule below tries any one, and
+        a random pick seldom lands on one of the few moved): asked at any time after it."""
+        self.undraft(self.proposals.index(self.moved[index % len(self.moved)]), preference)
 
     @precondition(lambda self: self.proposals)
     @rule(index=st.integers(0, 50), preference=st.integers(0, 2))

@@ -77,8 +77,9 @@ PAGES = {
     # the paginator's count; the page of campaigns with their proposal counts
     "/hr/campaigns/": BASE + 2,
     # the paginator's count; the page of requests (person, team and source joined); their
-    # preferences with teams; their open offers; the open seats of every preferred team
-    "/hr/placements/": BASE + 5,
+    # preferences with teams; their open offers; the open seats of every preferred team; the
+    # access-log entries of everyone shown (one INSERT)
+    "/hr/placements/": BASE + 6,
     # the paginator's count; the page of people on leave with their teams
     "/hr/leave/": BASE + 2,
 }

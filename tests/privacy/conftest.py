@@ -57,6 +57,10 @@ def give_data(
         held.proposals.append(proposal)
         held.records.append(record)
         held.reasons.append(reason)
+    # Each answer told its proposer: reads of the person's data too (channel "notice").
+    held.reads.extend(
+        AccessLogEntry.objects.filter(subject=person.user, channel=AccessLogEntry.Channel.NOTICE)
+    )
     for _ in range(n):
         # Purposes are the company's, shown to everyone: named without the person's tag.
         number = next(_purpose_numbers)

@@ -295,7 +295,9 @@ TABLE |= {
 ADMIN_MODELS = {
     # model: what a superuser may do besides viewing (add / change / delete)
     "auth_group": "add change delete",
-    "auth_user": "add change delete",
+    # People and accounts with history are kept (deactivated, never deleted): the world's all
+    # have some, so their delete pages refuse (tests/security/test_visible_access.py).
+    "auth_user": "add change",
     "mfa_authenticator": "delete",  # each person sets up their own second factor
     "socialaccount_socialapp": "add change delete",
     "socialaccount_socialtoken": "add change delete",
@@ -303,7 +305,7 @@ ADMIN_MODELS = {
     "account_emailaddress": "delete",  # addresses come from the HRIS
     "people_team": "add change delete",
     "people_teamchange": "",
-    "people_employee": "add change delete",
+    "people_employee": "add change",
     "consent_consentrecord": "",
     "consent_ledgerepoch": "",
     "assignments_campaign": "add change delete",
