@@ -8,7 +8,9 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 
-def _bad_text(value) -> bool:
+def has_bad_text(value) -> bool:
+    """Whether a parsed JSON value holds text no database column can store (NUL, a lone
+    surrogate), in a key or a value at any depth."""
     if isinstance(value, str):
         if "\x00" in value:
             return True
@@ -18,16 +20,20 @@ def _bad_text(value) -> bool:
             return True
         return False
     if isinstance(value, dict):
-        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+        return any(has_bad_text(k) or has_bad_text(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_bad_text(v) for v in value)
+        return any(has_bad_text(v) for v in value)
     return False
 
 
 class StrictJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        if _bad_text(data):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+            bad = has_bad_text(data)
+        except RecursionError:  # "[[[[…" a thousand deep: the parser gives up, not the server
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+        if bad:
             raise ParseError(
                 "The body contains a NUL character or text that is not valid Unicode "
                 "(a lone surrogate); remove it and send the request again."

@@ -211,7 +211,9 @@ class AudienceManagerForm(DestinationMixin, forms.Form):
         if typed is None:
             return cleaned
         pick = str(self.data.get(self.add_prefix("pick"), ""))
-        manager = hr_selectors.manager_by_pk(int(pick)) if pick.isdigit() else None
+        manager = (
+            hr_selectors.manager_by_pk(int(pick)) if pick.isascii() and pick.isdigit() else None
+        )
         manager = manager or hr_selectors.manager_by_identifier(typed)
         if manager is None:
             self.matches = hr_selectors.manager_suggestions(typed)
@@ -243,6 +245,11 @@ def read_csv(upload, *, columns: int) -> list[list[str]]:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ValidationError(_("The file is not UTF-8 text; save it as CSV UTF-8.")) from exc
+    if "\x00" in text:  # no text column stores NUL: a database error later, not an answer
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValidationError(
+            _("The file is not valid CSV: %(error)s") % {"error": f"line {line} contains NUL"}
+        )
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:

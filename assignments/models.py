@@ -184,6 +184,18 @@ class Proposal(models.Model):
             models.Index(fields=["state", "start_date"], name="proposal_start_idx"),
             models.Index(fields=["proposed_by", "state"], name="proposal_proposer_idx"),
             models.Index(fields=["campaign", "state"], name="proposal_campaign_idx"),
+            # Each person's latest answer to a campaign, in order and index-only (the "no
+            # adverse consequence" dashboard, reports.selectors.outcomes_by_answer_sql).
+            models.Index(
+                fields=["employee", "-decided_at", "-id"],
+                include=["state", "kind"],
+                condition=Q(
+                    campaign__isnull=False,
+                    decided_at__isnull=False,
+                    state__in=["opted_in", "effective", "opted_out"],
+                ),
+                name="proposal_latest_answer_idx",
+            ),
         ]
         constraints = [
             # One open proposal per employee and destination team.

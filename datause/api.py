@@ -374,6 +374,8 @@ def _answer_get(request, client=None) -> HttpResponse:
         return _problem(
             400, "Give both `employee` (external id) and `purpose` (slug).", slug="check"
         )
+    if "\x00" in employee or "\x00" in slug:  # %00: no id or slug has one, nor can a query
+        return _problem(400, "`employee` and `purpose` cannot contain a NUL (%00).", slug="check")
     answer = checkcache.lookup(employee, slug)
     unknown = _unknown(employee, slug, answer)
     if unknown:

@@ -52,7 +52,7 @@ def purposes(request):
 @hr_only
 @require_http_methods(["GET", "POST"])
 def purpose_new(request):
-    form = PurposeForm(request.POST or None)
+    form = PurposeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             purpose = services.create_purpose(
@@ -99,7 +99,7 @@ def purpose_edit(request, slug, version):
     if purpose.is_published:
         messages.info(request, _("This version is published; its words can no longer change."))
         return redirect("hr_purposes:purpose", slug=slug)
-    form = PurposeForm(request.POST or None, instance=purpose)
+    form = PurposeForm(request.POST if request.method == "POST" else None, instance=purpose)
     if request.method == "POST" and form.is_valid():
         try:
             services.update_purpose_draft(

@@ -113,6 +113,8 @@ def decide(request, slug, choice):
                     request, _("Recorded: nothing is collected from you. Here is your receipt.")
                 )
             return redirect("consent:receipt", record_id=record.pk)
+        # Not the words shown (no hash, or one that cannot be a hash): ask again, in words.
+        messages.error(request, _("The form was incomplete; read the terms and try again."))
     document = row["document"]
     return render(
         request,
@@ -122,4 +124,5 @@ def decide(request, slug, choice):
             "choice": choice,
             "form": TermsForm(initial={"terms_sha256": document.sha256 if document else ""}),
         },
+        status=400 if request.method == "POST" else 200,
     )

@@ -341,29 +341,48 @@ def outcomes_by_answer_sql(scope: Scope) -> list[tuple[str, list]]:
     people and what became of them, their placement requests, and the placed ones' waits."""
     where, params = _scope_sql(scope)
     vendor = _vendor()
-    # The person's active flag is joined here, over all decided proposals at once (a hash
-    # join): joined after `n = 1`, which the planner cannot estimate, it became one index
-    # lookup per person (tens of thousands at 100,000 employees).
-    latest = f"""
+    decided = "p.campaign_id IS NOT NULL AND p.decided_at IS NOT NULL " + (
+        "AND p.state IN ('opted_in', 'effective', 'opted_out')"
+    )
+    if vendor == "postgresql":
+        # Each person's latest answer straight off proposal_latest_answer_idx (in the order
+        # DISTINCT ON needs, index-only: no sort of every decided proposal), then the
+        # category and the active flag for those rows only, computed once (MATERIALIZED:
+        # each statement reads `latest` twice).
+        latest = f"""
+        WITH decided AS (
+            SELECT DISTINCT ON (p.employee_id) p.id, p.employee_id, p.decided_at, p.state, p.kind
+            FROM {P} p WHERE {decided}
+            ORDER BY p.employee_id, p.decided_at DESC, p.id DESC
+        ), latest AS MATERIALIZED (
+            SELECT p.id, p.employee_id, p.decided_at, e.is_active,
+                   CASE WHEN {CATEGORY_SQL} IN (3, 4) THEN 'no' ELSE 'yes' END AS answer
+            FROM decided p JOIN {E} e ON e.id = p.employee_id
+            WHERE TRUE{where}
+        )"""
+    else:  # SQLite has no DISTINCT ON: the window function does the same
+        latest = f"""
         WITH answered AS (
             SELECT p.id, p.employee_id, p.decided_at, e.is_active, {CATEGORY_SQL} AS category,
                    ROW_NUMBER() OVER (PARTITION BY p.employee_id
                                       ORDER BY p.decided_at DESC, p.id DESC) AS n
             FROM {P} p JOIN {E} e ON e.id = p.employee_id
-            WHERE p.campaign_id IS NOT NULL AND p.decided_at IS NOT NULL
-              AND p.state IN ('opted_in', 'effective', 'opted_out'){where}
+            WHERE {decided}{where}
         ), latest AS (
             SELECT id, employee_id, decided_at, is_active,
                    CASE WHEN category IN (3, 4) THEN 'no' ELSE 'yes' END AS answer
             FROM answered WHERE n = 1
         )"""
-    people_sql = f"""{latest}
+    # Moved again after that answer, by another proposal: one join of the people with the
+    # moves (a lookup per person was tens of thousands of index probes at 100,000 people).
+    people_sql = f"""{latest}, moved_later AS (
+            SELECT DISTINCT l.employee_id FROM latest l JOIN {M} m ON m.employee_id = l.employee_id
+            WHERE m.applied_at > l.decided_at AND m.proposal_id <> l.id
+        )
         SELECT l.answer, COUNT(*),
                COUNT(*) FILTER (WHERE NOT l.is_active),
-               COUNT(*) FILTER (WHERE EXISTS (
-                   SELECT 1 FROM {M} m WHERE m.employee_id = l.employee_id
-                   AND m.applied_at > l.decided_at AND m.proposal_id <> l.id))
-        FROM latest l
+               COUNT(ml.employee_id)
+        FROM latest l LEFT JOIN moved_later ml ON ml.employee_id = l.employee_id
         GROUP BY l.answer
     """
     requests_sql = f"""{latest}

@@ -35,7 +35,7 @@ def _campaign_or_404(scope, pk):
 
 def _page_number(request) -> int:
     raw = request.GET.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else 1
 
 
 @require_GET
@@ -231,7 +231,7 @@ def people(request, pk):
         scope,
         drive.pk,
         category=CATEGORIES.index(category) if category in CATEGORIES else None,
-        team_id=int(team) if team.isdigit() else None,
+        team_id=int(team) if team.isascii() and team.isdigit() else None,
         titles=titles,
         limit=PEOPLE_PAGE,
         offset=(page - 1) * PEOPLE_PAGE,

@@ -249,7 +249,7 @@ class _Translator:
         if column.kind in ("int", "member"):
             if node.op != CompareOperator.eq or not isinstance(value, str):
                 raise _Untranslatable
-            if not value.isdigit() or len(value) > 18:
+            if not (value.isascii() and value.isdigit()) or len(value) > 18:
                 return Q(pk__in=[])
             if column.kind == "member":
                 return self.member_q(int(value))

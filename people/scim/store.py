@@ -262,8 +262,13 @@ def as_group(team: Team, base: str) -> GroupResource:
     return GroupResource.model_validate(group_payload(team, base))
 
 
+def _digits(value: str) -> bool:
+    """An id that int() reads and a bigint holds ("²" and "٣" are digits to isdigit() too)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def _pk(resource_id: str, kind: str) -> int:
-    if not resource_id.isdigit() or len(resource_id) > 18:
+    if not _digits(resource_id):
         raise NotFoundException(detail=f"No {kind} has the id {resource_id!r}.")
     return int(resource_id)
 
@@ -403,7 +408,7 @@ def _manager(resource: UserResource, *, own_employee_id: int | None = None) -> E
     value = manager.value or _last_segment(manager.ref)
     if own_employee_id is not None and value == str(own_employee_id):
         raise InvalidValueException(detail="A person cannot be their own manager.")
-    found = people().filter(pk=int(value)).first() if value.isdigit() else None
+    found = people().filter(pk=int(value)).first() if _digits(value) else None
     if found is None:
         raise InvalidValueException(detail=f"manager {value!r} is not a User of this service.")
     return found
@@ -611,7 +616,7 @@ def _wanted_members(resource: GroupResource) -> list[Employee]:
                 detail="A team's members are people: a Group cannot be a member of a Group."
             )
         value = member.value or _last_segment(member.ref)
-        (ids if value.isdigit() else unknown).append(value)
+        (ids if _digits(value) else unknown).append(value)
     found = {e.pk: e for e in people().filter(pk__in=[int(v) for v in ids])}
     unknown += [v for v in ids if int(v) not in found]
     if unknown:

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from scim2_models import (
     Context,
     InvalidSyntaxException,
+    InvalidValueException,
     NotFoundException,
     NotImplementedException,
     PatchOp,
@@ -29,6 +30,7 @@ from scim2_models import (
 )
 
 from api.authentication import BearerKeyAuthentication
+from api.parsers import has_bad_text
 from api.permissions import HasScope
 from api.throttling import PerClientRateThrottle
 from people.scim import errors, query, store
@@ -122,6 +124,15 @@ class ScimView(APIView):
             payload = json.loads(self.request.body or b"{}")
         except ValueError as exc:
             raise InvalidSyntaxException(detail=f"The body is not JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidSyntaxException(
+                detail="The body is not JSON: nested too deeply."
+            ) from None
+        if has_bad_text(payload):  # else a database error deep inside a save: a 500
+            raise InvalidValueException(
+                detail="The body contains a NUL character or text that is not valid Unicode "
+                "(a lone surrogate); remove it and send the request again."
+            )
         if context == Context.RESOURCE_PATCH_REQUEST:
             payload = _entra_manager(payload)
         return model.model_validate(payload, scim_ctx=context, scim_provider=PROVIDER)
@@ -149,7 +160,9 @@ MANAGER_PATH = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:manag
 def _entra_manager(payload: Any) -> Any:
     """Microsoft Entra sets a manager with the bare id as value; RFC 7643 wants
     {"value": id}. Accept both."""
-    for operation in payload.get("Operations") or [] if isinstance(payload, dict) else []:
+    operations = payload.get("Operations") if isinstance(payload, dict) else None
+    # Operations that are not a list (`true`, `5`) are scim2-models' to refuse, in words.
+    for operation in operations if isinstance(operations, list) else []:
         if not isinstance(operation, dict):
             continue
         path, value = str(operation.get("path") or "").casefold(), operation.get("value")
