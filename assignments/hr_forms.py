@@ -20,6 +20,7 @@ from assignments.models import Campaign
 from assignments.services import RetroactiveRow
 from assignments.services.proposing import FACTS
 from people.models import Employee, Team
+from portal.numbers import as_id
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -211,9 +212,7 @@ class AudienceManagerForm(DestinationMixin, forms.Form):
         if typed is None:
             return cleaned
         pick = str(self.data.get(self.add_prefix("pick"), ""))
-        manager = (
-            hr_selectors.manager_by_pk(int(pick)) if pick.isascii() and pick.isdigit() else None
-        )
+        manager = hr_selectors.manager_by_pk(as_id(pick)) if as_id(pick) is not None else None
         manager = manager or hr_selectors.manager_by_identifier(typed)
         if manager is None:
             self.matches = hr_selectors.manager_suggestions(typed)

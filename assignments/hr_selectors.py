@@ -191,7 +191,8 @@ def manager_suggestions(query: str) -> list[Employee]:
     """The managers the picker suggests for what HR typed: part of a name, or the start of an
     email, or an employee id; alphabetical, at most MANAGER_SUGGESTIONS."""
     query = " ".join(query.split())
-    if len(query) < MANAGER_QUERY_MIN_CHARS:
+    # No stored name or address holds a NUL (PostgreSQL text cannot): such a query finds nobody.
+    if len(query) < MANAGER_QUERY_MIN_CHARS or "\x00" in query:
         return []
     matches = Employee.objects.filter(
         Q(name__icontains=query) | Q(email__istartswith=query) | Q(external_id__iexact=query)

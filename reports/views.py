@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from consent.access import record_reads
 from consent.models import AccessLogEntry
+from portal.numbers import as_id, as_page
 from reports import dashboards, levels, selectors
 from reports.permissions import require_hr_scope, scope_for
 from reports.routers import replica_reads
@@ -34,8 +35,7 @@ def _campaign_or_404(scope, pk):
 
 
 def _page_number(request) -> int:
-    raw = request.GET.get("page", "1")
-    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else 1
+    return as_page(request.GET.get("page", "1"))
 
 
 @require_GET
@@ -231,7 +231,7 @@ def people(request, pk):
         scope,
         drive.pk,
         category=CATEGORIES.index(category) if category in CATEGORIES else None,
-        team_id=int(team) if team.isascii() and team.isdigit() else None,
+        team_id=as_id(team),
         titles=titles,
         limit=PEOPLE_PAGE,
         offset=(page - 1) * PEOPLE_PAGE,

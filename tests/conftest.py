@@ -40,6 +40,22 @@ def _each_test_starts_in_english():
     translation.deactivate()
 
 
+def clear_cache_entries():
+    """Empty Django's cache (rate-limit counters, throttles) and nothing else in its Redis
+    database: cache.clear() is a FLUSHDB there, which also drops api.coherence's registry, and
+    this process' consent-check and key caches then stay cold until their listener registers
+    again (a test right after would see queries where a warm cache makes none)."""
+    from django.core.cache import cache
+
+    if not hasattr(cache, "_cache") or not hasattr(cache._cache, "get_client"):
+        cache.clear()  # not Redis: nothing else lives there
+        return
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=cache.make_key("*"), count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 def make_person(email, name, team, manager=None, **extra):
     user = get_user_model().objects.create_user(username=email, email=email, password="pw")
     return Employee.objects.create(

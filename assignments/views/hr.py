@@ -38,6 +38,7 @@ from people.roles import is_hr, is_manager
 from people.selectors import display_name
 from portal.celery import enqueue_after_commit
 from portal.errors import TransitionError
+from portal.numbers import as_id
 
 PAGE_SIZE = 50
 
@@ -273,9 +274,7 @@ def campaign_preview(request, pk):
     sha256; and how many people each team contributes."""
     campaign = _campaign(pk)
     person = request.GET.get("person", "")
-    member = hr_selectors.audience_member(
-        campaign, int(person) if person.isascii() and person.isdigit() else None
-    )
+    member = hr_selectors.audience_member(campaign, as_id(person))
     document = terms_view = None
     if member is not None and campaign.start_date is not None:
         employee, to_team = member
@@ -465,9 +464,9 @@ def leave(request):
                 return redirect("hr:leave")
         elif action == "end":
             raw = request.POST.get("employee", "")
-            if not (raw.isascii() and raw.isdigit()):  # "²".isdigit(), yet no number
+            if as_id(raw) is None:
                 raise Http404
-            person = get_object_or_404(hr_selectors.people_on_leave(), pk=raw)
+            person = get_object_or_404(hr_selectors.people_on_leave(), pk=as_id(raw))
             extended = services.end_leave(employee=person, actor=request.user)
             messages.success(
                 request,

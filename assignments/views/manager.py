@@ -33,6 +33,7 @@ from people.models import Employee
 from people.roles import is_hr, is_manager
 from people.selectors import direct_reports, display_name
 from portal.errors import TransitionError
+from portal.numbers import as_id
 
 State = Proposal.State
 Kind = Proposal.Kind
@@ -84,8 +85,8 @@ def propose(request):
         # Someone outside the manager's reports is refused outright (403), not as a form error.
         raw = request.POST.get("employee", "")
         target = (
-            Employee.objects.select_related("manager").filter(pk=raw).first()
-            if raw.isascii() and raw.isdigit()  # "²" is a digit to isdigit(), not to int()
+            Employee.objects.select_related("manager").filter(pk=as_id(raw)).first()
+            if as_id(raw) is not None
             else None
         )
         if target is not None and not can_propose_for(request.user, target):

@@ -33,6 +33,7 @@ from scim2_models.path import (
 
 from people.scim import store
 from people.scim.resources import DEFAULT_PAGE_SIZE, MAX_RESULTS, EnterpriseUser, GroupResource
+from portal.numbers import as_id
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ class _Translator:
         if column.kind in ("int", "member"):
             if node.op != CompareOperator.eq or not isinstance(value, str):
                 raise _Untranslatable
-            if not (value.isascii() and value.isdigit()) or len(value) > 18:
+            if as_id(value) is None:
                 return Q(pk__in=[])
             if column.kind == "member":
                 return self.member_q(int(value))

@@ -65,6 +65,7 @@ from people.scim.resources import (
     TeamExtension,
     UserResource,
 )
+from portal.numbers import as_id
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -264,7 +265,7 @@ def as_group(team: Team, base: str) -> GroupResource:
 
 def _digits(value: str) -> bool:
     """An id that int() reads and a bigint holds ("²" and "٣" are digits to isdigit() too)."""
-    return value.isascii() and value.isdigit() and len(value) <= 18
+    return as_id(value) is not None
 
 
 def _pk(resource_id: str, kind: str) -> int:

@@ -1,16 +1,16 @@
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from api.keys import create_key
 from api.scopes import SCOPES
+from tests.conftest import clear_cache_entries
 
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    cache.clear()  # rate-limit counters live in the shared cache
+    clear_cache_entries()  # rate-limit counters live in the shared cache
     yield
-    cache.clear()
+    clear_cache_entries()
 
 
 def key_client(*scopes: str, name="Workday sync") -> tuple[APIClient, object, str]:

@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from api.keys import create_key
+from tests.conftest import clear_cache_entries
 
 SCIM = "application/scim+json"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -45,9 +45,9 @@ class ScimClient:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    cache.clear()
+    clear_cache_entries()
     yield
-    cache.clear()
+    clear_cache_entries()
 
 
 @pytest.fixture
