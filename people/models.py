@@ -7,6 +7,7 @@ here changed no row.
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -60,7 +61,11 @@ class Employee(models.Model):
     class Meta:
         db_table = "assignments_employee"
         ordering = ["name"]
-        indexes = [models.Index(fields=["manager"], name="employee_manager_idx")]
+        indexes = [
+            models.Index(fields=["manager"], name="employee_manager_idx"),
+            # SCIM and single sign-on match addresses case-insensitively (email__iexact).
+            models.Index(Upper("email"), name="employee_email_upper_idx"),
+        ]
 
     def __str__(self):
         return self.name
