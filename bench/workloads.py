@@ -441,37 +441,27 @@ def pages(sessions: int, targets: str) -> dict:
 DASHBOARD_REQUESTS = 100  # timed requests of the page, each followed by one run of its SQL
 
 
-def dashboard(requests: int) -> dict:
-    """One campaign's dashboard (/hr/dashboards/campaigns/<id>/) for an HR partner, through
-    Django's whole stack in this process (session, authentication, the MFA check, the view,
-    the template), against its floor: the page's own aggregate statements run bare on a
-    psycopg connection, with the same parameters, interleaved with the page so both see the
-    same machine. Both are p95 over `requests` runs after a few untimed ones.
-    """
+def _pct(values, p):
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))], 2)
+
+
+def measure_page(path: str, statements: list, requests: int, *, warm: int = 3) -> dict:
+    """One HR page through Django's whole stack in this process (session, authentication, the
+    MFA check, the view, the template), against its floor: the page's own statements run bare
+    on a psycopg connection with the same parameters, interleaved with the page so both see
+    the same machine. Both are p95 over `requests` runs after `warm` untimed ones."""
     from allauth.mfa.models import Authenticator
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from assignments.models import Proposal
-    from reports.permissions import HR_NAMESPACE, Scope
-    from reports.selectors import campaign_breakdowns_sql
-
     actor = hr_user()
     # HR must have a second factor whenever DEBUG is off; a production HR partner has one.
     if not Authenticator.objects.filter(user=actor, type=Authenticator.Type.TOTP).exists():
         Authenticator.objects.create(user=actor, type=Authenticator.Type.TOTP, data={})
-    # The seeded campaign with the most proposals (about 15,000 at either size).
-    campaign_id = (
-        Proposal.objects.filter(campaign__isnull=False)
-        .values_list("campaign_id", flat=True)
-        .order_by("campaign_id")
-        .first()
-    )
-    path = f"/hr/dashboards/campaigns/{campaign_id}/"
     client = Client()
     client.force_login(actor)
-    statements = campaign_breakdowns_sql(Scope(HR_NAMESPACE), campaign_id)
     raw = raw_connection()
     raw.autocommit = True
     # Planned on every run, as the page's are: psycopg would prepare them after five runs,
@@ -484,10 +474,10 @@ def dashboard(requests: int) -> dict:
             raw.execute(sql, params).fetchall()
         return time.perf_counter() - started
 
-    for _ in range(3):  # warm: caches, compiled templates, connections
+    for _ in range(warm):  # caches, compiled templates, connections
         client.get(path)
         floor_once()
-    with CaptureQueriesContext(connection) as captured:
+    with CaptureQueriesContext(connection) as captured:  # counts even with DEBUG off
         status = client.get(path).status_code
     queries = len(captured)  # now: the next request empties the connection's query log
     page_ms, floor_ms, cpu_ms, statuses = [], [], [], set()
@@ -498,25 +488,40 @@ def dashboard(requests: int) -> dict:
         cpu_ms.append((time.process_time() - cpu) * 1000)
         floor_ms.append(floor_once() * 1000)
     raw.close()
-
-    def pct(values, p):
-        ordered = sorted(values)
-        return round(ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))], 2)
-
     return {
-        "value": pct(page_ms, 95),
-        "floor": pct(floor_ms, 95),
-        "page_p50_ms": pct(page_ms, 50),
-        "floor_p50_ms": pct(floor_ms, 50),
-        "python_cpu_ms_p50": pct(cpu_ms, 50),
+        "value": _pct(page_ms, 95),
+        "floor": _pct(floor_ms, 95),
+        "page_p50_ms": _pct(page_ms, 50),
+        "floor_p50_ms": _pct(floor_ms, 50),
+        "python_cpu_ms_p50": _pct(cpu_ms, 50),
         "requests": requests,
-        "campaign_id": campaign_id,
-        "proposals": Proposal.objects.filter(campaign_id=campaign_id).count(),
+        "path": path,
         "queries": queries,
         "floor_statements": len(statements),
         "statuses": sorted(str(s) for s in {status, *statuses}),
         "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def dashboard(requests: int) -> dict:
+    """One campaign's dashboard (/hr/dashboards/campaigns/<id>/) for an HR partner, measured
+    by `measure_page` against the aggregate statements it runs."""
+    from assignments.models import Proposal
+    from reports.permissions import HR_NAMESPACE, Scope
+    from reports.selectors import campaign_breakdowns_sql
+
+    # The seeded campaign with the most proposals (about 15,000 at either size).
+    campaign_id = (
+        Proposal.objects.filter(campaign__isnull=False)
+        .values_list("campaign_id", flat=True)
+        .order_by("campaign_id")
+        .first()
+    )
+    statements = campaign_breakdowns_sql(Scope(HR_NAMESPACE), campaign_id)
+    result = measure_page(f"/hr/dashboards/campaigns/{campaign_id}/", statements, requests)
+    result["campaign_id"] = campaign_id
+    result["proposals"] = Proposal.objects.filter(campaign_id=campaign_id).count()
+    return result
 
 
 def main(argv=None) -> int:
