@@ -362,18 +362,20 @@ def move_effective(event) -> None:
         )
     ]
     if p.proposed_by_id != move.employee.user_id:
+        key = f"move_effective:{move.pk}:proposer"
         specs.append(
             NotificationSpec(
                 recipient_id=p.proposed_by_id,
                 kind=Kind.MOVE_EFFECTIVE,
-                dedupe_key=f"move_effective:{move.pk}:proposer",
+                dedupe_key=key,
                 context={**context, "audience": "proposer"},
                 url=_team_url(),
             )
         )
-    # A second dispatch of the event inserts nothing, and is not a second telling.
-    if notify_many(specs) and p.proposed_by_id != move.employee.user_id:
-        _log_told([(p.proposed_by_id, move.employee.user_id)], Kind.MOVE_EFFECTIVE)
+        # A second dispatch of the event tells nobody again (notify_many skips the key).
+        if not Notification.objects.filter(dedupe_key=key).exists():
+            _log_told([(p.proposed_by_id, move.employee.user_id)], Kind.MOVE_EFFECTIVE)
+    notify_many(specs)
 
 
 # --- To HR ----------------------------------------------------------------------------------

@@ -90,6 +90,27 @@ def test_hr_told_of_a_placement_request_is_logged_for_each_partner(
     assert told == {hr_user.pk, other_hr.pk}
 
 
+def test_telling_the_proposer_of_a_move_is_logged_once_however_often_it_is_dispatched(
+    proposal, employee, manager
+):
+    from types import SimpleNamespace
+
+    import time_machine
+
+    from assignments import emails
+    from assignments.services import apply_move, opt_in
+
+    opt_in(proposal=proposal, actor=employee.user, terms_sha256=proposal.terms_sha256, context=WEB)
+    start = timezone.make_aware(timezone.datetime(*proposal.start_date.timetuple()[:3], 9))
+    with time_machine.travel(start):
+        move = apply_move(proposal=proposal)
+    event = SimpleNamespace(payload={"move_id": move.pk})
+    emails.move_effective(event)
+    emails.move_effective(event)  # the outbox dispatched it again
+    told = entries(employee.user, page="notice: move_effective")
+    assert [e.viewer_id for e in told] == [manager.user_id]
+
+
 # --- pages ---------------------------------------------------------------------------------
 
 
