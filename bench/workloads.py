@@ -55,6 +55,9 @@ def setup_django():
     import django
 
     django.setup()
+    from portal.heap import settle
+
+    settle()  # as portal/wsgi.py does in every web worker: pages are measured as served
 
 
 def peak_rss_mb() -> float:

@@ -28,6 +28,7 @@ figure stays as it is, so no comparison of tables, pages or filters can pin the 
 down. tests/reports/test_no_leak_across_views.py checks this against real populations.
 """
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -204,26 +205,29 @@ def _project(counts: list[int], published: list[int], hidden: list[int]) -> list
     """A group's counts in the breakdown's columns: published categories, then the rest."""
     values = [counts[i] for i in published]
     if hidden:
-        rest = sum(counts[i] for i in hidden)
-        values.append(rest)
+        values.append(sum([counts[i] for i in hidden]))
     return values
 
 
 def _combine_small(groups: list[tuple[str, str, list[int]]], k: int, other_label: str):
     """Groups under k people go into one "other" row, with the smallest others until that row
     reaches k too, so every row's size is 5 or more and can be shown."""
-    sizes = {id(g): sum(g[2]) for g in groups}
-    small = [g for g in groups if sizes[id(g)] < k]
+    sizes = [sum(g[2]) for g in groups]
+    small = [g for g, size in zip(groups, sizes, strict=True) if size < k]
     if not small:
         return groups, None
-    rest = sorted((g for g in groups if sizes[id(g)] >= k), key=lambda g: (sizes[id(g)], g[1]))
-    combined_size = sum(sizes[id(g)] for g in small)
+    combined_size = sum(size for size in sizes if size < k)
+    # The smallest of the rest, one at a time (a heap: only a few are ever taken).
+    rest = [(size, g[1], n) for n, (g, size) in enumerate(zip(groups, sizes, strict=True))
+            if size >= k]  # fmt: skip
+    heapq.heapify(rest)
     while combined_size < k and rest:
-        small.append(rest.pop(0))
-        combined_size += sizes[id(small[-1])]
+        size, _label, n = heapq.heappop(rest)
+        small.append(groups[n])
+        combined_size += size
     width = len(groups[0][2])
-    combined = [sum(g[2][c] for g in small) for c in range(width)]
-    keep = sorted(rest, key=lambda g: g[1].lower())
+    combined = [sum([g[2][c] for g in small]) for c in range(width)]
+    keep = sorted((groups[n] for _size, _label, n in rest), key=lambda g: g[1].lower())
     other = (OTHER, f"{other_label} ({len(small)})", combined)
     return [*keep, other], len(small)
 

@@ -43,12 +43,16 @@ earlier stays true whatever is hidden after it. When no partial arrangement work
 withheld whole: the code fails closed.
 """
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils.formats import number_format
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 SMALL, COMPLEMENT, WITHHELD = "small", "complement", "withheld"
@@ -85,15 +89,7 @@ class Figure:
     @property
     def html(self) -> str:
         """For table cells: the label, with words a screen reader can say."""
-        if not self.hidden:
-            return number_format(self.value, force_grouping=True)
-        if self.hidden == SMALL:
-            return format_html(
-                '<span aria-hidden="true">&lt;{}</span><span class="visually-hidden">{}</span>',
-                self.below,
-                _("fewer than %(n)s") % {"n": self.below},
-            )
-        return format_html('<span class="meta">{}</span>', _LABELS[self.hidden]())
+        return cell_html(self, get_language())
 
     def __str__(self) -> str:
         return self.label
@@ -104,6 +100,32 @@ _LABELS = {
     WITHHELD: lambda: _("withheld"),
     NOT_APPLICABLE: lambda: _("does not apply"),
 }
+
+
+@functools.lru_cache(maxsize=4096)
+def _cell_html(value: int | None, hidden: str, below: int, language: str | None) -> str:
+    # Remembered: a campaign's page draws hundreds of cells, most of them the same few
+    # labels and small numbers, and formatting each afresh was a third of drawing the page.
+    if not hidden:
+        return conditional_escape(number_format(value, force_grouping=True))
+    if hidden == SMALL:
+        return format_html(
+            '<span aria-hidden="true">&lt;{}</span><span class="visually-hidden">{}</span>',
+            below,
+            _("fewer than %(n)s") % {"n": below},
+        )
+    return format_html('<span class="meta">{}</span>', _LABELS[hidden]())
+
+
+def cell_html(figure: Figure, language: str | None) -> str:
+    """`Figure.html` in a given language (a table's filter asks once for all its cells)."""
+    return _cell_html(figure.value, figure.hidden, figure.below, language)
+
+
+@receiver(setting_changed)
+def _forget_cell_html(**kwargs):
+    # Number formats are settings (and tests override them): drawn cells must follow.
+    _cell_html.cache_clear()
 
 
 def figure(value: int, kind: str, k: int) -> Figure:
