@@ -14,6 +14,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from consent.models import AccessLogEntry
+from portal import copying
 
 PAGE_MAX = AccessLogEntry._meta.get_field("page").max_length
 
@@ -55,23 +56,26 @@ def record_pairs(
     purpose: str = "",
     channel: str = AccessLogEntry.Channel.NOTICE,
     at: datetime | None = None,
-) -> list[AccessLogEntry]:
-    """One entry per (viewer id, subject id) pair, in one INSERT: many people each told of
-    someone else's decision (the expiry sweep tells every proposer of theirs)."""
+) -> int:
+    """One entry per (viewer id, subject id) pair, in one statement: many people each told of
+    someone else's decision (the expiry sweep tells every proposer of theirs, thousands at
+    once, so on PostgreSQL they are copied in). Returns how many entries were written."""
     at = at or timezone.now()
+    page, purpose = page[:PAGE_MAX], purpose.strip()
+    pairs = [(viewer, subject) for viewer, subject in dict.fromkeys(pairs) if viewer != subject]
+    if copying.available():
+        return copying.copy_rows(
+            AccessLogEntry,
+            ("viewer_id", "subject_id", "at", "channel", "page", "purpose"),
+            ((viewer, subject, at, channel, page, purpose) for viewer, subject in pairs),
+        )
     entries = [
         AccessLogEntry(
-            viewer_id=viewer_id,
-            subject_id=subject_id,
-            at=at,
-            channel=channel,
-            page=page[:PAGE_MAX],
-            purpose=purpose.strip(),
+            viewer_id=viewer, subject_id=subject, at=at, channel=channel, page=page, purpose=purpose
         )
-        for viewer_id, subject_id in dict.fromkeys(pairs)
-        if viewer_id != subject_id
+        for viewer, subject in pairs
     ]
-    return AccessLogEntry.objects.bulk_create(entries) if entries else []
+    return len(AccessLogEntry.objects.bulk_create(entries))
 
 
 def record_read(

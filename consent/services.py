@@ -9,6 +9,7 @@ from django.utils import timezone
 from consent import crypto
 from consent.ledger import Chain, Head, head
 from consent.models import ConsentRecord, SubjectKey
+from portal import copying
 
 # Arbitrary constant naming the ledger's PostgreSQL advisory lock ("Cons").
 _LEDGER_LOCK_KEY = 0x436F6E73
@@ -137,12 +138,9 @@ def _copy(records: list[ConsentRecord]) -> None:
     """Insert with PostgreSQL COPY, in chain order: the expiry sweep appends thousands of
     records at once, and a multi-row INSERT of them cost about half a second per 7,000
     (make bench). COPY is an insert: the append-only trigger is not involved."""
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg cursor, inside our transaction
-        table = ConsentRecord._meta.db_table
-        with raw.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
-            for r in records:
-                copy.write_row([getattr(r, column) for column in _COPY_COLUMNS])
+    copying.copy_rows(
+        ConsentRecord, _COPY_COLUMNS, ([getattr(r, c) for c in _COPY_COLUMNS] for r in records)
+    )
 
 
 @transaction.atomic
@@ -167,7 +165,7 @@ def append_system_records(entries: list[dict], *, action: str) -> list[ConsentRe
         )
         for entry in entries
     ]
-    if connection.vendor == "postgresql":
+    if copying.available():
         _copy(records)
         return records
     return ConsentRecord.objects.bulk_create(records, batch_size=2000)

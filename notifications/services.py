@@ -4,11 +4,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from notifications import tasks
 from notifications.models import Notification
+from portal import copying
 from portal.celery import enqueue_after_commit
 
 
@@ -52,7 +53,7 @@ def notify_many(specs: list[NotificationSpec], *, keys_are_new: bool = False) ->
         )
 
     with transaction.atomic():
-        if keys_are_new and connection.vendor == "postgresql":
+        if keys_are_new and copying.available():
             _copy(specs, now)
             # COPY returns no ids: the task picks this batch up by its creation stamp.
             for stamp in {s.created_at or now for s in specs if s.email}:
@@ -103,26 +104,26 @@ def _copy(specs: list[NotificationSpec], now: datetime) -> None:
     """Insert with PostgreSQL COPY, straight from the specs (no model instances): the expiry
     sweep writes thousands of rows at once, and COPY is several times faster than a multi-row
     INSERT with one bound parameter per cell."""
-    table = Notification._meta.db_table
     pending, in_app = Notification.EmailState.PENDING, Notification.EmailState.NONE
     dumps = json.JSONEncoder(separators=(",", ":")).encode
-    with connection.cursor() as cursor:
-        raw = cursor.cursor  # the psycopg cursor, inside our transaction
-        with raw.copy(f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:
-            for s in specs:
-                copy.write_row(
-                    (
-                        s.recipient_id,
-                        s.kind,
-                        s.dedupe_key,
-                        dumps(s.context),
-                        s.url,
-                        s.created_at or now,
-                        pending if s.email else in_app,
-                        0,
-                        "",
-                    )
-                )
+    copying.copy_rows(
+        Notification,
+        _COPY_COLUMNS,
+        (
+            (
+                s.recipient_id,
+                s.kind,
+                s.dedupe_key,
+                dumps(s.context),
+                s.url,
+                s.created_at or now,
+                pending if s.email else in_app,
+                0,
+                "",
+            )
+            for s in specs
+        ),
+    )
 
 
 def mark_read(*, user, notification_id: int, now: datetime | None = None) -> int:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from outbox.models import OutboxEvent
+from portal import copying
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def record_events(events: list[tuple[str, str, dict]], *, keys_are_new: bool = F
     """
     if not connection.in_atomic_block:
         raise RuntimeError("record_events must run inside the change's transaction.atomic()")
-    if keys_are_new and connection.vendor == "postgresql":
+    if keys_are_new and copying.available():
         _copy(events)
         return
     OutboxEvent.objects.bulk_create(
@@ -47,12 +48,11 @@ def record_events(events: list[tuple[str, str, dict]], *, keys_are_new: bool = F
 def _copy(events) -> None:
     now = timezone.now()
     dumps = json.JSONEncoder(separators=(",", ":")).encode
-    with connection.cursor() as cursor:
-        columns = "topic, key, payload, created_at, attempts, last_error"
-        table = OutboxEvent._meta.db_table
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for topic, key, payload in events:
-                copy.write_row((topic, key, dumps(payload), now, 0, ""))
+    copying.copy_rows(
+        OutboxEvent,
+        ("topic", "key", "payload", "created_at", "attempts", "last_error"),
+        ((topic, key, dumps(payload), now, 0, "") for topic, key, payload in events),
+    )
 
 
 def _handlers(topic: str):

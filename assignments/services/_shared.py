@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from assignments.models import Proposal, ProposalEvent
 from consent.services import append_record
+from portal import copying
 from portal.errors import TransitionError
 
 PROPOSAL = "proposal"  # the ledger's `about_kind` for proposals (registered in apps.py)
@@ -51,6 +52,22 @@ def ensure_before_deadline(proposal: Proposal, now: datetime) -> None:
 def event(proposal, kind, actor=None, at=None, **detail) -> ProposalEvent:
     return ProposalEvent.objects.create(
         proposal=proposal, kind=kind, actor=actor, at=at or timezone.now(), detail=detail
+    )
+
+
+def events_for(proposal_ids, kind, *, at, actor_id=None) -> None:
+    """One event of `kind` on each proposal, in one statement: a campaign's send and the
+    expiry sweep add thousands at once, so on PostgreSQL they are copied in."""
+    if copying.available():
+        copying.copy_rows(
+            ProposalEvent,
+            ("proposal_id", "kind", "actor_id", "at", "detail"),
+            ((pk, kind, actor_id, at, "{}") for pk in proposal_ids),
+        )
+        return
+    ProposalEvent.objects.bulk_create(
+        [ProposalEvent(proposal_id=pk, kind=kind, actor_id=actor_id, at=at) for pk in proposal_ids],
+        batch_size=2000,
     )
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from assignments import emails, events, transitions
 from assignments.models import Move, Proposal, ProposalEvent
 from assignments.services import placement
-from assignments.services._shared import PROPOSAL, event, lock
+from assignments.services._shared import PROPOSAL, event, events_for, lock
 from assignments.services.leave import NOT_ON_LEAVE
 from consent.models import ConsentRecord
 from consent.selectors import latest_record_about
@@ -80,10 +80,7 @@ def expire_overdue_proposals(*, now: datetime | None = None, limit: int = 10_000
         ],
         action=Action.EXPIRE,
     )
-    ProposalEvent.objects.bulk_create(
-        [ProposalEvent(proposal_id=pk, kind=ProposalEvent.Kind.EXPIRED, at=now) for pk in ids],
-        batch_size=2000,
-    )
+    events_for(ids, ProposalEvent.Kind.EXPIRED, at=now)
     placement.reopen_requests([r["placement_request_id"] for r in rows])
     # Same transaction: the people concerned are told exactly when the expiry commits.
     emails.proposals_expired(rows, now=now)

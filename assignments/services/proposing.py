@@ -20,7 +20,7 @@ from assignments import emails, events, terms
 from assignments.deadlines import new_window_errors
 from assignments.models import Campaign, PlacementRequest, Proposal, ProposalEvent
 from assignments.services import placement
-from assignments.services._shared import event
+from assignments.services._shared import event, events_for
 from people.models import Employee, Team
 from people.selectors import display_name
 
@@ -314,12 +314,11 @@ def propose_transfers(*, items: list[dict], actor, now: datetime | None = None) 
                 "send the request again."
             )
         ) from exc
-    ProposalEvent.objects.bulk_create(
-        [
-            ProposalEvent(proposal=p, kind=ProposalEvent.Kind.PROPOSED, actor=actor, at=now)
-            for p in proposals
-        ],
-        batch_size=1000,
+    events_for(
+        [p.pk for p in proposals],
+        ProposalEvent.Kind.PROPOSED,
+        at=now,
+        actor_id=getattr(actor, "pk", None),
     )
     # Keys are new: these proposals were created a moment ago, in this transaction.
     emails.proposals_arrived(proposals, proposer=actor, keys_are_new=True)
@@ -444,12 +443,11 @@ def propose_campaign(
         raise ValidationError(problems)
     terms.issue(proposals, proposer=actor)
     Proposal.objects.bulk_create(proposals, batch_size=1000)
-    ProposalEvent.objects.bulk_create(
-        [
-            ProposalEvent(proposal=p, kind=ProposalEvent.Kind.PROPOSED, actor=actor, at=now)
-            for p in proposals
-        ],
-        batch_size=1000,
+    events_for(
+        [p.pk for p in proposals],
+        ProposalEvent.Kind.PROPOSED,
+        at=now,
+        actor_id=getattr(actor, "pk", None),
     )
     # Keys are new: these proposals were created a moment ago, in this transaction.
     emails.proposals_arrived(proposals, proposer=actor, keys_are_new=True)
