@@ -6,6 +6,7 @@ note: a webhook leaves the company's hands.
 """
 
 from outbox.services import record_event, record_events
+from webhooks.services import about
 
 
 def _proposal(p) -> dict:
@@ -21,6 +22,7 @@ def _proposal(p) -> dict:
         "start_date": p.start_date.isoformat(),
         "response_deadline": p.response_deadline.isoformat(),
         "terms_sha256": p.terms_sha256,
+        **about(p.subject_user_id),  # the person's access log names each receiver
     }
 
 
@@ -65,6 +67,7 @@ def proposals_expired(rows: list[dict], *, now) -> None:
                     "state": "expired",
                     "expired_at": now.isoformat(),
                     "terms_sha256": r["terms_sha256"],
+                    **about(r["subject_user_id"]),
                 },
             )
             for r in rows
@@ -83,5 +86,6 @@ def placement_requested(request) -> None:
             "source_proposal_id": request.source_proposal_id,
             "priority": request.priority,
             "created_at": request.created_at.isoformat(),
+            **about(request.employee.user_id),
         },
     )

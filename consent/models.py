@@ -215,6 +215,8 @@ class AccessLogEntry(models.Model):
         EXPORT = "export", _("Export")
         # A notice (in the app and by email) that told someone else of the person's decision.
         NOTICE = "notice", _("Notice")
+        # A signed webhook that carried the person's decision to another system.
+        WEBHOOK = "webhook", _("Webhook")
 
     viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     subject = models.ForeignKey(

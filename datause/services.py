@@ -18,7 +18,7 @@ from datause.selectors import current_purposes, newest_version_of
 from outbox.services import record_event, record_events
 from people.models import Employee
 from portal.errors import TransitionError
-from webhooks.services import routed_to
+from webhooks.services import about, routed_to
 
 Action = ConsentRecord.Action
 COPIED = (
@@ -161,6 +161,7 @@ def _decide(*, purpose, actor, terms_sha256, context, employee, want_allowed: bo
             "decided_at": record.recorded_at.isoformat(),
             "valid_until": state["valid_until"].isoformat() if state["valid_until"] else None,
             **_route(purpose),
+            **about(person.user_id),  # each collector told is in the person's access log
         },
     )
     emails.data_use_receipt(record, purpose, person)
@@ -325,7 +326,7 @@ def _ask_again_about(purpose: DataUsePurpose) -> None:
     _tell_collectors_earlier_opt_ins_stopped(purpose)
 
 
-def _no_longer_allowed(purpose, route: dict, key: str, employee, **state) -> tuple:
+def _no_longer_allowed(purpose, route: dict, key: str, employee, user_id, **state) -> tuple:
     """A consent.changed event for a change nobody decided (a new version, a lapse): the
     collecting system must stop, as after a withdrawal."""
     return (
@@ -342,6 +343,7 @@ def _no_longer_allowed(purpose, route: dict, key: str, employee, **state) -> tup
             "valid_until": None,
             **state,  # "cause": "new_version" or "lapsed", and the lapsed opt-in's own facts
             **route,
+            **about(user_id),
         },
     )
 
@@ -366,10 +368,10 @@ def _tell_collectors_earlier_opt_ins_stopped(purpose: DataUsePurpose) -> None:
         .values("last")
     )
     live = [
-        (record_id, external_id)
-        for record_id, external_id, recorded_at in ConsentRecord.objects.filter(
+        (record_id, external_id, user_id)
+        for record_id, external_id, user_id, recorded_at in ConsentRecord.objects.filter(
             id__in=Subquery(newest), action=Action.OPT_IN
-        ).values_list("id", "subject__employee__external_id", "recorded_at")
+        ).values_list("id", "subject__employee__external_id", "subject_id", "recorded_at")
         if add_months(recorded_at, previous.validity_months) > now
     ]
     if not live:
@@ -378,10 +380,10 @@ def _tell_collectors_earlier_opt_ins_stopped(purpose: DataUsePurpose) -> None:
     record_events(
         [
             _no_longer_allowed(
-                purpose, route, f"new_version:{purpose.pk}:{record_id}", external_id,
+                purpose, route, f"new_version:{purpose.pk}:{record_id}", external_id, user_id,
                 cause="new_version",
             )
-            for record_id, external_id in live
+            for record_id, external_id, user_id in live
         ],
         keys_are_new=True,  # a version is published once, under its row lock
     )  # fmt: skip
@@ -472,9 +474,9 @@ def announce_lapses(*, now: datetime | None = None) -> int:
         .values("last")
     )
     events = []
-    for record_id, about_id, recorded_at, external_id in ConsentRecord.objects.filter(
+    for record_id, about_id, recorded_at, external_id, user_id in ConsentRecord.objects.filter(
         window, id__in=Subquery(newest), action=Action.OPT_IN
-    ).values_list("id", "about_id", "recorded_at", "subject__employee__external_id"):
+    ).values_list("id", "about_id", "recorded_at", "subject__employee__external_id", "subject_id"):
         purpose = purposes[about_id]
         valid_until = add_months(recorded_at, purpose.validity_months)
         if now - LAPSE_LOOKBACK < valid_until <= now:
@@ -485,6 +487,7 @@ def announce_lapses(*, now: datetime | None = None) -> int:
                     route,
                     f"lapsed:{record_id}",
                     external_id,
+                    user_id,
                     cause="lapsed",
                     record_id=record_id,
                     decided_at=recorded_at.isoformat(),

@@ -149,11 +149,12 @@ class Read:
 
 def own_access_log(user) -> QuerySet[AccessLogEntry]:
     """The person's access log (consent.access.reads_of), joined with what names each viewer's
-    role: their employee record, their API key (a collector's service account) and whether they
-    are in HR, so naming roles costs no query per entry."""
+    role: their employee record, their API key (a collector's service account), their webhook
+    endpoint (an endpoint's account) and whether they are in HR, so naming roles costs no query
+    per entry."""
     return (
         reads_of(user)
-        .select_related("viewer__employee", "viewer__api_key")
+        .select_related("viewer__employee", "viewer__api_key", "viewer__webhook_endpoint")
         .annotate(
             viewer_is_hr=Exists(Group.objects.filter(user=OuterRef("viewer_id"), name=HR_GROUP))
         )
@@ -166,6 +167,9 @@ def role_of(entry: AccessLogEntry, employee: Employee | None) -> str:
     api_key = getattr(viewer, "api_key", None)
     if api_key is not None:
         return _("API client (key “%(name)s”)") % {"name": api_key.name}
+    endpoint = getattr(viewer, "webhook_endpoint", None)
+    if endpoint is not None:
+        return _("Another system, by webhook (%(url)s)") % {"url": endpoint.url}
     if viewer.is_superuser:
         return _("Administrator")
     if entry.viewer_is_hr:
@@ -179,7 +183,12 @@ def role_of(entry: AccessLogEntry, employee: Employee | None) -> str:
 
 def _who(viewer) -> str:
     api_key = getattr(viewer, "api_key", None)
-    return api_key.name if api_key is not None else display_name(viewer)
+    if api_key is not None:
+        return api_key.name
+    endpoint = getattr(viewer, "webhook_endpoint", None)
+    if endpoint is not None:
+        return endpoint.description or endpoint.url
+    return display_name(viewer)
 
 
 def reads_in_words(entries, employee: Employee | None) -> list[Read]:

@@ -36,6 +36,16 @@ class WebhookEndpoint(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The endpoint's own account, never signed in: what the endpoint is sent about a person is
+    # in that person's access log under this account (as an API key's reads are under its
+    # own), so "who was told about me?" has an answer for webhooks too.
+    service_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="webhook_endpoint",
+    )
     is_active = models.BooleanField(default=True)
     failing_since = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)

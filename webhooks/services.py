@@ -10,16 +10,20 @@ import json
 import logging
 import time
 import uuid
+from collections import defaultdict
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 import requests
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from consent.access import record_pairs
+from consent.models import AccessLogEntry
 from webhooks import signing
 from webhooks.models import EVENTS, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -63,6 +67,11 @@ def create_endpoint(*, url, events, created_by=None, owner_email="", description
         created_by=created_by,
         owner_email=owner_email,
         description=description,
+        service_user=get_user_model().objects.create_user(
+            username=f"webhook-{uuid.uuid4().hex[:12]}",
+            first_name=(description or url)[:150],
+            is_active=False,
+        ),  # no password: create_user stores an unusable one
     )
     return endpoint, secret
 
@@ -106,6 +115,18 @@ def routed_to(endpoint_ids) -> dict:
     return {ROUTE_KEY: sorted(endpoint_ids)}
 
 
+# Whose decision an event carries (their account's id, under this key of its payload): each
+# endpoint it is sent to is written into that person's access log. Like the route, the key is
+# the producer's note to this app, never part of the message.
+ABOUT_KEY = "about_user_id"
+PRIVATE_KEYS = (ROUTE_KEY, ABOUT_KEY)
+
+
+def about(user_id: int | None) -> dict:
+    """The payload entry naming the person whose decision the event carries."""
+    return {ABOUT_KEY: user_id} if user_id is not None else {}
+
+
 def deliveries_for(topic: str, key: str, data: dict, created_at) -> list[int]:
     """One pending delivery per active endpoint subscribed to `topic` (and, when the event
     names its endpoints, among those only); returns the new ones' ids."""
@@ -117,35 +138,57 @@ def deliveries_for_events(events) -> list[int]:
     that does not grow with the batch: the active endpoints once, the deliveries in bulk
     inserts of 1,000, and one read of the new ids (those not attempted yet: a dispatcher that
     crashed after inserting them left them for this one to queue)."""
-    endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("pk", "events"))
+    endpoints = list(
+        WebhookEndpoint.objects.filter(is_active=True).only("pk", "events", "url", "service_user")
+    )
     if not endpoints:
         return []
-    rows, keys = [], set()
+    events = list(events)
+    # The dispatcher ran some of these events before: their rows exist, nothing new is added
+    # (and nobody's access log is written twice).
+    done = set(
+        WebhookDelivery.objects.filter(
+            event_key__in=[key for _topic, key, _data, _at in events]
+        ).values_list("endpoint_id", "event_key")
+    )
+    rows, keys, told = [], set(), defaultdict(list)
     for topic, key, data, created_at in events:
         route = data.get(ROUTE_KEY)
         allowed = None if route is None else set(route)
         targets = [
-            e for e in endpoints if topic in e.events and (allowed is None or e.pk in allowed)
+            e
+            for e in endpoints
+            if topic in e.events
+            and (allowed is None or e.pk in allowed)
+            and (e.pk, key) not in done
         ]
+        keys.add(key)
         if not targets:
             continue
-        data = {name: value for name, value in data.items() if name != ROUTE_KEY}
+        person = data.get(ABOUT_KEY)
+        data = {name: value for name, value in data.items() if name not in PRIVATE_KEYS}
         body = {"type": topic, "timestamp": created_at.isoformat(), "data": data}
-        keys.add(key)
-        rows += [
-            WebhookDelivery(
-                endpoint=e,
-                event_key=key,
-                message_id=f"msg_{uuid.uuid4().hex}",
-                topic=topic,
-                payload=body,
+        for e in targets:
+            rows.append(
+                WebhookDelivery(
+                    endpoint=e,
+                    event_key=key,
+                    message_id=f"msg_{uuid.uuid4().hex}",
+                    topic=topic,
+                    payload=body,
+                )
             )
-            for e in targets
-        ]
-    if not rows:
-        return []
-    # The dispatcher ran some of these events before: their rows exist, nothing new is added.
-    WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+            if person is not None and e.service_user_id is not None:
+                told[(e, topic)].append((e.service_user_id, person))
+    if rows:
+        WebhookDelivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    for (endpoint, topic), pairs in told.items():  # one statement per endpoint and topic
+        record_pairs(
+            pairs,
+            page=endpoint.url,
+            purpose=f"{topic} sent by webhook",
+            channel=AccessLogEntry.Channel.WEBHOOK,
+        )
     return list(
         WebhookDelivery.objects.filter(
             event_key__in=keys,

@@ -21,6 +21,7 @@ from consent.services import append_system_records
 from notifications.models import Notification
 from outbox.services import record_event
 from people.models import Employee
+from webhooks.services import about
 
 State = Proposal.State
 Action = ConsentRecord.Action
@@ -135,6 +136,7 @@ def apply_move(*, proposal: Proposal, now: datetime | None = None) -> Move | Non
             "to_team_id": move.to_team_id,
             "effective_date": move.effective_date.isoformat(),
             "applied_at": now.isoformat(),
+            **about(proposal.subject_user_id),  # each receiver is in the person's access log
         },
     )
     return move

@@ -177,6 +177,7 @@ def test_collectors_hear_of_a_lapse_once(opted_in, eve):
         "valid_until": until.isoformat(),
         "cause": "lapsed",
         "route_to_endpoints": None,
+        "about_user_id": record.subject_id,  # whose access log names each receiver
     }
     with time_machine.travel(until + timedelta(days=8), tick=False):
         assert tasks.announce_lapses() == 0  # long past: told already, not again

@@ -151,8 +151,10 @@ def test_each_change_writes_a_consent_changed_event_without_a_reason(purpose, ev
         "record_id": record.pk,
         "decided_at": record.recorded_at.isoformat(),
         "valid_until": add_months(record.recorded_at, 12).isoformat(),
-        # Where it goes: the purpose's own endpoints (none here); webhooks strips this key.
+        # Where it goes: the purpose's own endpoints (none here), and whose access log names
+        # each receiver; webhooks strips both keys from the message.
         "route_to_endpoints": [],
+        "about_user_id": eve.user_id,
     }
     opt_out(purpose, eve)
     assert [e.payload["allowed"] for e in OutboxEvent.objects.filter(topic="consent.changed")] == [
