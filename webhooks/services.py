@@ -148,7 +148,9 @@ def deliveries_for_events(events) -> list[int]:
     # (and nobody's access log is written twice).
     done = set(
         WebhookDelivery.objects.filter(
-            event_key__in=[key for _topic, key, _data, _at in events]
+            # Both columns of the one-delivery-per-event index, as in the read at the end.
+            endpoint__in=[e.pk for e in endpoints],
+            event_key__in=[key for _topic, key, _data, _at in events],
         ).values_list("endpoint_id", "event_key")
     )
     rows, keys, told = [], set(), defaultdict(list)
