@@ -28,6 +28,7 @@ figure stays as it is, so no comparison of tables, pages or filters can pin the 
 down. tests/reports/test_no_leak_across_views.py checks this against real populations.
 """
 
+import functools
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,9 +36,11 @@ from datetime import date, datetime, timedelta
 from statistics import median
 
 from django.core.paginator import Paginator
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import formats, timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from reports import levels, selectors
 from reports.permissions import Scope
@@ -312,6 +315,12 @@ def _buckets(first: date, last: date, people: int) -> tuple[str, list[date]]:
 
 
 def _bucket_label(granularity: str, start: date) -> str:
+    return _bucket_label_in(granularity, start, get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _bucket_label_in(granularity: str, start: date, language: str | None) -> str:
+    # Remembered: every page draws up to 31 of them, and formatting a date is slow.
     if granularity == "quarter":
         return _("%(year)s, quarter %(n)s") % {"year": start.year, "n": (start.month + 2) // 3}
     if granularity == "month":
@@ -319,6 +328,11 @@ def _bucket_label(granularity: str, start: date) -> str:
     if granularity == "week":
         return _("Week of %(day)s") % {"day": formats.date_format(start, "SHORT_DATE_FORMAT")}
     return formats.date_format(start, "SHORT_DATE_FORMAT")
+
+
+@receiver(setting_changed)
+def _forget_bucket_labels(**kwargs):
+    _bucket_label_in.cache_clear()  # date formats are settings (and tests override them)
 
 
 def _timeline(days: dict, published: list[int], first: date | None, today: date, people: int):
