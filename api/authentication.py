@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from rest_framework import authentication, exceptions
 
 from api import coherence
-from api.keys import KEY_PREFIX, _digest, find_active, find_active_by_digest, key_tag
+from api.keys import KEY_PREFIX, _digest, find_active_by_digest, key_tag
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,16 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Send the key as `Authorization: Bearer <key>`.")
-        key = find_active(parts[1])
-        if key is None:
-            raise exceptions.AuthenticationFailed("This API key is unknown or was revoked.")
-        client = ApiClient(
-            key_id=key.pk, name=key.name, user_id=key.service_user_id, scopes=frozenset(key.scopes)
+        # The key's row on every request (a revocation holds at once), as one prepared
+        # statement: through the ORM it cost ~1 ms, often more than the SCIM read it let in.
+        found = (
+            find_active_by_digest(_digest(parts[1])) if parts[1].startswith(KEY_PREFIX) else None
         )
-        return client, key
+        if found is None:
+            raise exceptions.AuthenticationFailed("This API key is unknown or was revoked.")
+        key_id, name, user_id, scopes = found
+        client = ApiClient(key_id=key_id, name=name, user_id=user_id, scopes=frozenset(scopes))
+        return client, None
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'

@@ -51,25 +51,13 @@ def create_key(*, name: str, scopes: str | list[str], created_by=None) -> tuple[
     return key, secret
 
 
-def find_active(secret: str) -> ApiKey | None:
-    if not secret.startswith(KEY_PREFIX):
-        return None
-    key = ApiKey.objects.filter(secret_sha256=_digest(secret), revoked_at=None).first()
-    if key is None:
-        return None
-    now = timezone.now()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        key.last_used_at = now
-    return key
-
-
 _ACTIVE_BY_DIGEST = None
 
 
 def find_active_by_digest(secret_sha256: str) -> tuple[int, str, int, list] | None:
     """(id, name, service user id, scopes) of the active key with this digest, as a prepared
-    statement (api.prepared): the consent check's cold path runs it for every request."""
+    statement (api.prepared): every Bearer request (api.authentication) and the consent
+    check's cold path run it. Stamps last_used_at at most once a LAST_USED_RESOLUTION."""
     global _ACTIVE_BY_DIGEST
     if _ACTIVE_BY_DIGEST is None:
         meta = ApiKey._meta

@@ -11,10 +11,18 @@ from django.db import connection
 
 
 def fetchone(sql: str, params: dict) -> tuple | None:
+    return _fetch(sql, params, lambda cursor: cursor.fetchone())
+
+
+def fetchall(sql: str, params: dict) -> list[tuple]:
+    return _fetch(sql, params, lambda cursor: cursor.fetchall())
+
+
+def _fetch(sql: str, params: dict, fetch):
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            return fetch(cursor)
     import psycopg
 
     connection.ensure_connection()
@@ -26,4 +34,4 @@ def fetchone(sql: str, params: dict) -> tuple | None:
     raw = psycopg.Cursor(native)
     with connection._prepare_cursor(raw) as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        return fetch(cursor)

@@ -147,6 +147,44 @@ class ScimRecord(models.Model):
                 name="scimrecord_person_or_team",
             )
         ]
+        indexes = [
+            # Every Users query asks whether a person was deleted over SCIM (an anti-join);
+            # the few who were are found here, not among every record.
+            models.Index(
+                fields=["employee"],
+                condition=models.Q(deleted_at__isnull=False, employee__isnull=False),
+                name="scimrecord_deleted_person_idx",
+            )
+        ]
 
     def __str__(self):
         return f"SCIM record of {self.employee or self.team}"
+
+
+class ScimTally(models.Model):
+    """How many people SCIM serves (every employee but those a SCIM DELETE removed), per
+    block of 1,024 employee ids: `totalResults` is their sum and a page's start is found by
+    adding blocks up instead of skipping every earlier row (people/scim/query.py).
+
+    PostgreSQL only, kept exact by triggers on the employees and their SCIM records in the
+    writing transaction itself (people/migrations/0008): a reader's snapshot sees the counts
+    of exactly the rows it sees. A writer adds to these rows only if it gets the tally's
+    advisory lock without waiting; otherwise it appends a `ScimTallyDelta`, which the next
+    writer holding the lock folds in. So concurrent writers never wait for each other.
+    """
+
+    block = models.BigIntegerField(primary_key=True)  # employee id >> 10
+    served = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"ids {self.block << 10}-{((self.block + 1) << 10) - 1}: {self.served} served"
+
+
+class ScimTallyDelta(models.Model):
+    """A change to a block's count not yet folded into `ScimTally` (see there)."""
+
+    block = models.BigIntegerField()
+    served = models.BigIntegerField()
+
+    def __str__(self):
+        return f"ids from {self.block << 10}: {self.served:+d}"

@@ -12,12 +12,15 @@ them), string values too unless the attribute is case-exact.
 """
 
 import functools
+import json
 import operator
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce, Lower
@@ -31,6 +34,8 @@ from scim2_models.path import (
     ValuePath,
 )
 
+from api import prepared
+from people.models import Employee, ScimRecord, ScimTally, ScimTallyDelta, Team
 from people.scim import store
 from people.scim.resources import DEFAULT_PAGE_SIZE, MAX_RESULTS, EnterpriseUser, GroupResource
 from portal.numbers import as_id
@@ -326,8 +331,126 @@ def _page_bounds(request: SearchRequest) -> tuple[int, int]:
     return start, count
 
 
+# --- Every person, in id order: counted and positioned by people.ScimTally ----------------
+
+TALLY_BLOCK_BITS = 10  # people/migrations/0008: a tally row counts ids [b << 10, (b + 1) << 10)
+
+_BLOCKS = """
+    SELECT block, sum(served) AS served
+    FROM (SELECT block, served FROM {tally} UNION ALL SELECT block, served FROM {delta}) AS t
+    GROUP BY block
+"""
+
+# The total, and the people at 0-based positions [start, start + count) in id order, in one
+# statement (one snapshot, so the two agree): the block `start` falls in, from the running
+# sum of the blocks' counts, then fewer than 1,024 rows skipped inside it; then what a User
+# resource is built from (store.PersonRow), as store.people() joins it. One row per person,
+# or one row of NULLs after the total when the page is empty. Prepared (api.prepared): the
+# walk runs it once a page, and planning it cost as much as running it.
+_PAGE = """
+WITH blocks AS (
+    {blocks}
+), reached AS (
+    SELECT block, served, sum(served) OVER (ORDER BY block) AS through FROM blocks
+), here AS (
+    SELECT block << {bits} AS first_id, (%(start)s::bigint - (through - served))::bigint AS skip
+    FROM reached WHERE through > %(start)s::bigint ORDER BY block LIMIT 1
+), page AS (
+    SELECT e.id FROM {employee} e
+    WHERE e.id >= (SELECT first_id FROM here)
+      AND NOT EXISTS (
+          SELECT 1 FROM {record} r WHERE r.employee_id = e.id AND r.deleted_at IS NOT NULL
+      )
+    ORDER BY e.id OFFSET (SELECT skip FROM here) LIMIT %(count)s::bigint
+)
+SELECT (SELECT COALESCE(sum(served), 0)::bigint FROM blocks), person.*
+FROM (SELECT 1) AS always
+LEFT JOIN (
+    SELECT e.id, u.username, e.name, e.email, e.title, e.is_active, e.time_zone, e.language,
+           e.external_id, e.manager_id, t.id AS team_id, t.name AS team_name,
+           r.id IS NOT NULL AS has_record, r.attributes,
+           (1000000 * extract(epoch FROM COALESCE(r.created_at, u.date_joined)))::bigint,
+           (1000000 * extract(epoch FROM r.updated_at))::bigint
+    FROM page
+    JOIN {employee} e ON e.id = page.id
+    JOIN {user} u ON u.id = e.user_id
+    LEFT JOIN {team} t ON t.id = e.team_id
+    LEFT JOIN {record} r ON r.employee_id = e.id
+) AS person ON true
+ORDER BY person.id
+"""
+# A startIndex past any count (a bigint holds the SQL's arithmetic): the same empty page.
+_BEYOND = 2**62
+
+
+@functools.cache
+def _sql(template: str) -> str:
+    tables = {
+        "tally": ScimTally._meta.db_table,
+        "delta": ScimTallyDelta._meta.db_table,
+        "employee": Employee._meta.db_table,
+        "record": ScimRecord._meta.db_table,
+        "team": Team._meta.db_table,
+        "user": get_user_model()._meta.db_table,
+        "bits": TALLY_BLOCK_BITS,
+    }
+    return template.format(blocks=_BLOCKS.format(**tables), **tables)
+
+
+def _tallied() -> bool:
+    """Whether the database keeps the tally (PostgreSQL; not the embedded SQLite)."""
+    return connection.vendor == "postgresql"
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _moment(microseconds: int | None) -> datetime | None:
+    # The page reads its moments as exact microseconds since 1970 (extract(epoch) is exact
+    # numeric): loading timestamptz text through Django's time zone loader was most of the
+    # cost of fetching a page.
+    return None if microseconds is None else _EPOCH + timedelta(microseconds=microseconds)
+
+
+def _person(row: tuple) -> store.PersonRow:
+    *columns, attributes, created, modified = row
+    if isinstance(attributes, str):  # Django has psycopg hand JSON over undecoded
+        attributes = json.loads(attributes)
+    return store.PersonRow(*columns, attributes or {}, _moment(created), _moment(modified))
+
+
+def _every_person_in_id_order(kind: str, request: SearchRequest) -> bool:
+    # No filter, and no sortBy or one naming an attribute Users lack: every resource in id
+    # order, as the general path below sorts them.
+    return (
+        kind == "Users"
+        and request.filter is None
+        and _tallied()
+        and _order(request, store.UserResource, USER_COLUMNS) == ({}, ["pk"])
+    )
+
+
+def _every_person(request: SearchRequest, base: str) -> Page:
+    """Every person in id order (an HRIS's reconciling walk), from the tally: counting every
+    person and skipping every earlier row cost more than the page itself at 110,000 people
+    (25-35 ms, and up to ~20 ms more on a late page). The same answer as the general path
+    below, which the tests compare (tests/scim/test_tally.py); and the total is the page's
+    own, where COUNT(*) ran as a statement of its own."""
+    start, count = _page_bounds(request)
+    rows = prepared.fetchall(_sql(_PAGE), {"start": min(start, _BEYOND), "count": count})
+    total = rows[0][0]
+    documents = [store.person_payload(_person(row[1:]), base) for row in rows if row[1] is not None]
+    if request.attributes or request.excluded_attributes:
+        return Page(
+            total, _rendered([store.UserResource.model_validate(d) for d in documents], request)
+        )
+    return Page(total, documents)
+
+
 def search(kind: str, request: SearchRequest, base: str) -> Page:
     """One page of the Users or Groups matching a search request."""
+    if _every_person_in_id_order(kind, request):
+        return _every_person(request, base)  # before building a queryset it would not use
     if kind == "Users":
         queryset, columns, build = store.people(), USER_COLUMNS, store.as_user
         model, plain_columns, kept = store.UserResource, _user_columns_containing, USER_KEPT

@@ -295,6 +295,9 @@ ConsentMachine.TestCase.settings = settings(
     max_examples=int(os.environ.get("CONSENT_MACHINE_EXAMPLES", 500)),
     stateful_step_count=15,
     deadline=None,
+    # The same sequences on every run: with fresh random ones, about one run in many reached
+    # no undraft (it needs a move first) and failed the coverage check below for nothing.
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 

@@ -50,6 +50,14 @@ def test_a_created_group_is_a_team_and_its_members_move_into_it(scim, employee, 
     assert [(g["value"], g["display"]) for g in groups] == [(str(team.pk), "Data Platform")]
 
 
+def test_the_answer_to_a_create_is_what_reading_it_back_gives(scim, employee, manager):
+    created = scim.post("Groups", group("Data Platform", employee, manager, externalId="g-1"))
+    assert created.status_code == 201, created.json()
+    read = scim.get(f"Groups/{created.json()['id']}")
+    assert read.json() == created.json()
+    assert read["ETag"] == created["ETag"] == created.json()["meta"]["version"]
+
+
 def test_members_are_added_and_removed_entra_style(scim, employee, manager, platform):
     patched = scim.patch(
         f"Groups/{platform.pk}",

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from people.models import Employee, ScimRecord, TeamChange
+from tests.conftest import make_person
 from tests.scim.conftest import ENTERPRISE, SCIM, USER, assert_scim_error, new_user
 
 pytestmark = pytest.mark.django_db
@@ -89,10 +90,48 @@ def test_a_created_user_is_a_person_with_every_attribute_read_back(scim, manager
     assert change.client_name == "Workday sync"
 
 
+def test_the_answer_to_a_create_is_what_reading_it_back_gives(scim, manager, platform):
+    """The 201 is built from the rows just written, not read back: it must be the read,
+    ETag included, also when the department placed the person in a team."""
+    placed = barbara(
+        externalId="hris-1",
+        addresses=[{"streetAddress": "1 Main St", "locality": "Berlin", "type": "work"}],
+        roles=[{"value": "guide", "primary": True}],
+        **{
+            ENTERPRISE: {
+                "employeeNumber": "E-1",
+                "costCenter": "CC-1",
+                "department": "Platform",
+                "manager": {"value": str(manager.pk)},
+            }
+        },
+    )
+    leaver = new_user("leaver@example.com", active=False, title="Was here")
+    for body in (placed, new_user("plain"), leaver):
+        created = scim.post("Users", body)
+        assert created.status_code == 201, created.json()
+        read = scim.get(f"Users/{created.json()['id']}")
+        assert read.json() == created.json()
+        assert read["ETag"] == created["ETag"] == created.json()["meta"]["version"]
+        if body is placed:
+            assert [g["value"] for g in created.json()["groups"]] == [str(platform.pk)]
+
+
 def test_user_name_is_unique_whatever_the_case(scim):
     assert scim.post("Users", new_user("bjensen@example.com")).status_code == 201
     refused = scim.post("Users", new_user("BJensen@Example.com"))
     assert_scim_error(refused, 409, "uniqueness")
+    assert Employee.objects.count() == 1
+
+
+def test_an_email_someone_has_is_refused_after_a_taken_user_name(scim, platform):
+    """Both are found in one lookup, and refused in the order they always were."""
+    eva = make_person("eva@example.com", "Eva", platform)
+    theirs = [{"value": "EVA@Example.com", "type": "work", "primary": True}]
+    refused = scim.post("Users", new_user("new-person", emails=theirs))
+    assert "belongs to another User" in assert_scim_error(refused, 409, "uniqueness")["detail"]
+    taken_too = new_user(eva.user.username.upper(), emails=theirs)
+    assert "already taken" in assert_scim_error(scim.post("Users", taken_too), 409)["detail"]
     assert Employee.objects.count() == 1
 
 
