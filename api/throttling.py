@@ -1,7 +1,6 @@
 """Per-key rate limits, counted in the shared cache (Redis in production), so every web
 process enforces the same budget. A browser session gets its own budget per user."""
 
-import functools
 import os
 
 from rest_framework.throttling import SimpleRateThrottle
@@ -70,11 +69,16 @@ class PerClientRateThrottle(SimpleRateThrottle):
 
 
 def _sliding_window(cache):
-    """The script, bound to a Redis client of the cache's own pool; None for another cache."""
+    """The script, bound to a Redis client of the cache's own pool; None for another cache.
+    Kept on the cache's client object (one per thread), so it lives exactly as long: a
+    module-level cache keyed by it kept every thread's client alive (runserver makes a thread
+    per request). get_client() builds a client each time, hence keeping one."""
     backend = getattr(cache, "_cache", None)  # django.core.cache.backends.redis.RedisCache
-    return _script(backend) if hasattr(backend, "get_client") else None
-
-
-@functools.cache  # one per cache backend (per thread): get_client() builds a client each time
-def _script(backend):
-    return backend.get_client(write=True).register_script(SLIDE)
+    if not hasattr(backend, "get_client"):
+        return None
+    script = getattr(backend, "_portal_sliding_window", None)
+    if script is None:
+        script = backend._portal_sliding_window = backend.get_client(write=True).register_script(
+            SLIDE
+        )
+    return script
